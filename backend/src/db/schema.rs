@@ -1,0 +1,44 @@
+//! Diesel table definitions for the tables that `migrations/` creates.
+//!
+//! Kept in the layout `diesel print-schema` writes; the `schema_matches_database` test
+//! loads every column of every table from a migrated database, so drift fails the tests.
+
+diesel::table! {
+    revoked_tokens (jti) {
+        jti -> Uuid,
+        user_id -> Uuid,
+        expires_at -> Timestamptz,
+        revoked_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    tasks (id) {
+        id -> Int8,
+        user_id -> Uuid,
+        title -> Text,
+        description -> Nullable<Text>,
+        completed -> Bool,
+        priority -> Int2,
+        due_date -> Nullable<Date>,
+        tags -> Array<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        name -> Text,
+        email -> Text,
+        password_hash -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(revoked_tokens -> users (user_id));
+diesel::joinable!(tasks -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(revoked_tokens, tasks, users,);

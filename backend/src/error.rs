@@ -1,0 +1,308 @@
+//! The API's errors and their one JSON shape:
+//! `{"error": {"code": "...", "message": "...", "fields": {...}}}`.
+//!
+//! Handlers return [`ApiError`]; [`json_errors`] rewrites every other error response (axum's
+//! rejections, 404 for unknown routes, 405, 408, 413, ...) into the same shape. A 5xx carries a
+//! generic message only; its cause is logged once, inside the request's span.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::Request;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::FieldErrors;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// One or more input fields are invalid (422).
+    #[error("validation failed")]
+    Validation(FieldErrors),
+    /// The request is malformed (400).
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// A body that is not valid for the endpoint (422), with the parser's explanation.
+    #[error("unprocessable body: {0}")]
+    UnprocessableBody(String),
+    /// No valid credentials (401).
+    #[error("unauthorized")]
+    Unauthorized,
+    /// Wrong email or password at login (401).
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// Nothing here for this user (404).
+    #[error("not found")]
+    NotFound,
+    /// The request conflicts with existing data (409).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// The body is larger than the configured limit (413).
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// The body has the wrong content type (415).
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// Too many attempts; retry after the given time (429).
+    #[error("rate limited")]
+    RateLimited(Duration),
+    /// A dependency is down or saturated (503).
+    #[error("service unavailable: {0}")]
+    Unavailable(&'static str),
+    /// Anything unexpected (500); the cause is logged, never sent.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `validation_failed`, `not_found`, `unauthorized`.
+    pub code: &'static str,
+    /// Human-readable explanation.
+    pub message: String,
+    /// Per-field messages, for `validation_failed` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<BTreeMap<String, String>>,
+}
+
+impl ApiError {
+    /// The HTTP status this error maps to.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Validation(_) | Self::UnprocessableBody(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn detail(&self) -> ErrorDetail {
+        let (code, message) = match self {
+            Self::Validation(_) => ("validation_failed", "Some fields are invalid.".to_owned()),
+            Self::BadRequest(message) => ("bad_request", message.clone()),
+            Self::UnprocessableBody(message) => ("invalid_body", message.clone()),
+            Self::Unauthorized => ("unauthorized", "Sign in to continue: the token is missing, invalid or expired.".to_owned()),
+            Self::InvalidCredentials => ("invalid_credentials", "Incorrect email or password.".to_owned()),
+            Self::NotFound => ("not_found", "Not found.".to_owned()),
+            Self::Conflict(message) => ("conflict", (*message).to_owned()),
+            Self::PayloadTooLarge => ("payload_too_large", "The request body is too large.".to_owned()),
+            Self::UnsupportedMediaType => {
+                ("unsupported_media_type", "Send the body as JSON with Content-Type: application/json.".to_owned())
+            }
+            Self::RateLimited(_) => ("rate_limited", "Too many attempts; try again later.".to_owned()),
+            Self::Unavailable(_) => ("unavailable", "The service is temporarily unavailable; try again shortly.".to_owned()),
+            Self::Internal(_) => ("internal", "Something went wrong on our side.".to_owned()),
+        };
+        let fields = match self {
+            Self::Validation(errors) => Some(errors.as_map().clone()),
+            _ => None,
+        };
+        ErrorDetail { code, message, fields }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            Self::Internal(cause) => tracing::error!(error = format!("{cause:#}"), "request failed"),
+            Self::Unavailable(reason) => tracing::warn!(reason, "dependency unavailable"),
+            _ => {}
+        }
+        let status = self.status();
+        let mut response = (status, Json(ErrorBody { error: self.detail() })).into_response();
+        let headers = response.headers_mut();
+        match &self {
+            Self::Unauthorized | Self::InvalidCredentials => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::RateLimited(wait) => {
+                let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => Self::UnsupportedMediaType,
+            JsonRejection::JsonSyntaxError(err) => Self::BadRequest(format!("The body is not valid JSON: {}", source_text(&err))),
+            JsonRejection::JsonDataError(err) => Self::UnprocessableBody(format!("The body does not match the expected shape: {}", source_text(&err))),
+            JsonRejection::BytesRejection(err) if err.status() == StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
+            other => Self::BadRequest(other.body_text()),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::BadRequest(format!("Invalid query string: {}", rejection.body_text()))
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(_: PathRejection) -> Self {
+        // A malformed id names nothing that exists.
+        Self::NotFound
+    }
+}
+
+/// The innermost message of a serde error, which says where in the body the problem is.
+fn source_text(err: &dyn std::error::Error) -> String {
+    let mut current = err;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string()
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(err: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match err {
+            Error::NotFound => Self::NotFound,
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => Self::Unavailable("database connection lost"),
+            other => Self::Internal(anyhow::Error::new(other).context("database query failed")),
+        }
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
+    fn from(err: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        use deadpool::managed::PoolError;
+        match err {
+            PoolError::Timeout(_) => Self::Unavailable("no database connection available in time"),
+            PoolError::Backend(_) => Self::Unavailable("database unreachable"),
+            other => Self::Internal(anyhow::anyhow!("database pool error: {other}")),
+        }
+    }
+}
+
+/// Gives every error response the JSON shape, whoever produced it (router fallbacks, 405,
+/// the timeout and body-limit layers, rejections built outside our extractors).
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+    if is_json {
+        return response;
+    }
+    let (code, message) = generic_error(status);
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let body = ErrorBody { error: ErrorDetail { code, message: message.to_owned(), fields: None } };
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+fn generic_error(status: StatusCode) -> (&'static str, &'static str) {
+    match status {
+        StatusCode::BAD_REQUEST => ("bad_request", "The request is malformed."),
+        StatusCode::UNAUTHORIZED => ("unauthorized", "Sign in to continue: the token is missing, invalid or expired."),
+        StatusCode::NOT_FOUND => ("not_found", "No such endpoint."),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "This endpoint does not accept that method."),
+        StatusCode::REQUEST_TIMEOUT => ("timeout", "The request took too long."),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "The request body is too large."),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "Send the body as JSON with Content-Type: application/json."),
+        StatusCode::UNPROCESSABLE_ENTITY => ("invalid_body", "The request body is invalid."),
+        StatusCode::TOO_MANY_REQUESTS => ("rate_limited", "Too many attempts; try again later."),
+        StatusCode::SERVICE_UNAVAILABLE => ("unavailable", "The service is temporarily unavailable; try again shortly."),
+        status if status.is_server_error() => ("internal", "Something went wrong on our side."),
+        _ => ("error", "The request failed."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Invalid;
+
+    async fn body_json(response: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn each_error_maps_to_its_status_and_code() {
+        let mut fields = FieldErrors::default();
+        fields.add("title", Invalid::new("title must not be blank"));
+        let cases = [
+            (ApiError::Validation(fields), 422, "validation_failed"),
+            (ApiError::BadRequest("x".to_owned()), 400, "bad_request"),
+            (ApiError::Unauthorized, 401, "unauthorized"),
+            (ApiError::InvalidCredentials, 401, "invalid_credentials"),
+            (ApiError::NotFound, 404, "not_found"),
+            (ApiError::Conflict("taken"), 409, "conflict"),
+            (ApiError::PayloadTooLarge, 413, "payload_too_large"),
+            (ApiError::UnsupportedMediaType, 415, "unsupported_media_type"),
+            (ApiError::RateLimited(Duration::from_millis(1500)), 429, "rate_limited"),
+            (ApiError::Unavailable("db"), 503, "unavailable"),
+            (ApiError::Internal(anyhow::anyhow!("secret detail")), 500, "internal"),
+        ];
+        for (error, status, code) in cases {
+            let response = error.into_response();
+            assert_eq!(response.status().as_u16(), status, "{code}");
+            let body = body_json(response).await;
+            assert_eq!(body["error"]["code"], code);
+        }
+    }
+
+    #[tokio::test]
+    async fn validation_errors_list_each_field() {
+        let mut fields = FieldErrors::default();
+        fields.add("email", Invalid::new("email is required"));
+        let body = body_json(ApiError::Validation(fields).into_response()).await;
+        assert_eq!(body["error"]["fields"]["email"], "email is required");
+    }
+
+    #[tokio::test]
+    async fn internal_errors_hide_their_cause() {
+        let response = ApiError::Internal(anyhow::anyhow!("password=hunter2 at db:5432")).into_response();
+        let body = body_json(response).await.to_string();
+        assert!(!body.contains("hunter2"), "{body}");
+        assert!(!body.contains("5432"), "{body}");
+    }
+
+    #[test]
+    fn unauthorized_carries_a_bearer_challenge_and_rate_limits_a_retry_after() {
+        let response = ApiError::Unauthorized.into_response();
+        assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
+        let response = ApiError::RateLimited(Duration::from_millis(1500)).into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+    }
+
+    #[test]
+    fn a_missing_row_is_not_found() {
+        assert!(matches!(ApiError::from(diesel::result::Error::NotFound), ApiError::NotFound));
+    }
+}

@@ -1,0 +1,268 @@
+//! The `tasks` table. Every query is scoped to one user: a task of another user is as absent
+//! as one that does not exist.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::dsl::sql;
+use diesel::{
+    AsChangeset, BoolExpressionMethods as _, ExpressionMethods as _, Insertable, PgArrayExpressionMethods as _,
+    PgSortExpressionMethods as _, PgTextExpressionMethods as _, QueryDsl as _, QueryResult, Queryable, Selectable,
+    SelectableHelper as _,
+};
+use diesel::sql_types::{BigInt, Date};
+use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
+use uuid::Uuid;
+
+use crate::db::schema::tasks;
+use crate::domain::Priority;
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// A stored task.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = tasks, check_for_backend(diesel::pg::Pg))]
+pub struct TaskRow {
+    pub id: i64,
+    pub user_id: Uuid,
+    pub title: String,
+    pub description: Option<String>,
+    pub completed: bool,
+    pub priority: i16,
+    pub due_date: Option<NaiveDate>,
+    pub tags: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A validated task to insert.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = tasks)]
+pub struct NewTask {
+    pub user_id: Uuid,
+    pub title: String,
+    pub description: Option<String>,
+    pub completed: bool,
+    pub priority: i16,
+    pub due_date: Option<NaiveDate>,
+    pub tags: Vec<String>,
+}
+
+/// Validated changes to a task: `None` leaves a column alone; for nullable columns
+/// `Some(None)` clears it.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = tasks)]
+pub struct TaskChanges {
+    pub title: Option<String>,
+    pub description: Option<Option<String>>,
+    pub completed: Option<bool>,
+    pub priority: Option<i16>,
+    pub due_date: Option<Option<NaiveDate>>,
+    pub tags: Option<Vec<String>>,
+}
+
+impl TaskChanges {
+    /// True when nothing would change.
+    pub fn is_empty(&self) -> bool {
+        self.title.is_none()
+            && self.description.is_none()
+            && self.completed.is_none()
+            && self.priority.is_none()
+            && self.due_date.is_none()
+            && self.tags.is_none()
+    }
+}
+
+/// Which tasks to list, by completion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatusFilter {
+    /// Every task.
+    #[default]
+    All,
+    /// Not completed.
+    Pending,
+    /// Completed.
+    Completed,
+}
+
+/// What to sort a listing by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortField {
+    /// Creation time (the default, newest first).
+    #[default]
+    Created,
+    /// Last change.
+    Updated,
+    /// Due date; tasks without one come last.
+    Due,
+    /// Priority.
+    Priority,
+    /// Title, ignoring letter case.
+    Title,
+}
+
+/// Sort direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortOrder {
+    /// Smallest first.
+    Asc,
+    /// Largest first.
+    Desc,
+}
+
+/// A validated listing request.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub status: StatusFilter,
+    pub priority: Option<Priority>,
+    pub tag: Option<String>,
+    pub search: Option<String>,
+    pub due_before: Option<NaiveDate>,
+    pub due_after: Option<NaiveDate>,
+    pub sort: SortField,
+    pub order: SortOrder,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Escapes `%`, `_` and `\` so user text matches literally inside a LIKE pattern.
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// One page of a user's tasks plus the number of tasks matching the filters, in one query.
+pub async fn list(conn: &mut AsyncPgConnection, user_id: Uuid, query: &ListQuery) -> QueryResult<(Vec<TaskRow>, i64)> {
+    let mut select = tasks::table
+        .filter(tasks::user_id.eq(user_id))
+        .select((TaskRow::as_select(), sql::<BigInt>("count(*) OVER ()")))
+        .into_boxed();
+    select = match query.status {
+        StatusFilter::All => select,
+        StatusFilter::Pending => select.filter(tasks::completed.eq(false)),
+        StatusFilter::Completed => select.filter(tasks::completed.eq(true)),
+    };
+    if let Some(priority) = query.priority {
+        select = select.filter(tasks::priority.eq(priority.as_i16()));
+    }
+    if let Some(tag) = &query.tag {
+        select = select.filter(tasks::tags.contains(vec![tag.clone()]));
+    }
+    if let Some(search) = &query.search {
+        let pattern = like_pattern(search);
+        select = select.filter(tasks::title.ilike(pattern.clone()).or(tasks::description.ilike(pattern)));
+    }
+    if let Some(before) = query.due_before {
+        select = select.filter(tasks::due_date.lt(before));
+    }
+    if let Some(after) = query.due_after {
+        select = select.filter(tasks::due_date.gt(after));
+    }
+    select = match (query.sort, query.order) {
+        (SortField::Created, SortOrder::Asc) => select.order_by(tasks::created_at.asc()).then_order_by(tasks::id.asc()),
+        (SortField::Created, SortOrder::Desc) => select.order_by(tasks::created_at.desc()).then_order_by(tasks::id.desc()),
+        (SortField::Updated, SortOrder::Asc) => select.order_by(tasks::updated_at.asc()).then_order_by(tasks::id.asc()),
+        (SortField::Updated, SortOrder::Desc) => select.order_by(tasks::updated_at.desc()).then_order_by(tasks::id.desc()),
+        (SortField::Due, SortOrder::Asc) => select.order_by(tasks::due_date.asc().nulls_last()).then_order_by(tasks::id.asc()),
+        (SortField::Due, SortOrder::Desc) => select.order_by(tasks::due_date.desc().nulls_last()).then_order_by(tasks::id.desc()),
+        (SortField::Priority, SortOrder::Asc) => select.order_by(tasks::priority.asc()).then_order_by(tasks::id.desc()),
+        (SortField::Priority, SortOrder::Desc) => select.order_by(tasks::priority.desc()).then_order_by(tasks::id.desc()),
+        (SortField::Title, SortOrder::Asc) => select.order_by(lower(tasks::title).asc()).then_order_by(tasks::id.asc()),
+        (SortField::Title, SortOrder::Desc) => select.order_by(lower(tasks::title).desc()).then_order_by(tasks::id.desc()),
+    };
+    let rows: Vec<(TaskRow, i64)> = select.limit(query.limit).offset(query.offset).load(conn).await?;
+    let total = match <[_]>::first(&rows) {
+        Some((_, total)) => *total,
+        // A page past the end has no rows to carry the count; count separately.
+        None if query.offset > 0 => count(conn, user_id, query).await?,
+        None => 0,
+    };
+    Ok((rows.into_iter().map(|(row, _)| row).collect(), total))
+}
+
+async fn count(conn: &mut AsyncPgConnection, user_id: Uuid, query: &ListQuery) -> QueryResult<i64> {
+    let unpaged = ListQuery { limit: 1, offset: 0, ..query.clone() };
+    Box::pin(list(conn, user_id, &unpaged)).await.map(|(_, total)| total)
+}
+
+/// Inserts a task.
+pub async fn insert(conn: &mut AsyncPgConnection, task: &NewTask) -> QueryResult<TaskRow> {
+    diesel::insert_into(tasks::table).values(task).returning(TaskRow::as_returning()).get_result(conn).await
+}
+
+/// One task of the user.
+pub async fn find(conn: &mut AsyncPgConnection, user_id: Uuid, id: i64) -> QueryResult<TaskRow> {
+    tasks::table
+        .filter(tasks::id.eq(id))
+        .filter(tasks::user_id.eq(user_id))
+        .select(TaskRow::as_select())
+        .first(conn)
+        .await
+}
+
+/// Applies changes to one task of the user and returns the result.
+pub async fn update(conn: &mut AsyncPgConnection, user_id: Uuid, id: i64, changes: &TaskChanges) -> QueryResult<TaskRow> {
+    if changes.is_empty() {
+        return find(conn, user_id, id).await;
+    }
+    diesel::update(tasks::table.filter(tasks::id.eq(id)).filter(tasks::user_id.eq(user_id)))
+        .set(changes)
+        .returning(TaskRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Deletes one task of the user; false when there was none.
+pub async fn delete(conn: &mut AsyncPgConnection, user_id: Uuid, id: i64) -> QueryResult<bool> {
+    let deleted = diesel::delete(tasks::table.filter(tasks::id.eq(id)).filter(tasks::user_id.eq(user_id)))
+        .execute(conn)
+        .await?;
+    Ok(deleted > 0)
+}
+
+/// Counts of a user's tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskCounts {
+    pub total: i64,
+    pub completed: i64,
+    pub overdue: i64,
+}
+
+/// Counts a user's tasks in one pass; overdue means not completed and due before `today`.
+pub async fn counts(conn: &mut AsyncPgConnection, user_id: Uuid, today: NaiveDate) -> QueryResult<TaskCounts> {
+    let (total, completed, overdue) = tasks::table
+        .filter(tasks::user_id.eq(user_id))
+        .select(
+            sql::<(BigInt, BigInt, BigInt)>(
+                "count(*), count(*) FILTER (WHERE completed), count(*) FILTER (WHERE NOT completed AND due_date < ",
+            )
+            .bind::<Date, _>(today)
+            .sql(")"),
+        )
+        .get_result::<(i64, i64, i64)>(conn)
+        .await?;
+    Ok(TaskCounts { total, completed, overdue })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_match_user_text_literally() {
+        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+        assert_eq!(like_pattern("milk"), "%milk%");
+    }
+
+    #[test]
+    fn empty_changes_are_detected() {
+        assert!(TaskChanges::default().is_empty());
+        assert!(!TaskChanges { description: Some(None), ..TaskChanges::default() }.is_empty());
+    }
+}
