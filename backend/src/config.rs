@@ -22,9 +22,9 @@ pub struct Config {
     /// How long a session token stays valid, in seconds.
     #[serde(default = "default_jwt_ttl_seconds")]
     pub jwt_ttl_seconds: u64,
-    /// Address to listen on.
+    /// IP address to listen on.
     #[serde(default = "default_http_host")]
-    pub http_host: IpAddr,
+    pub http_host: String,
     /// Port to listen on.
     #[serde(default = "default_http_port")]
     pub http_port: u16,
@@ -69,8 +69,8 @@ pub struct Config {
 fn default_jwt_ttl_seconds() -> u64 {
     7 * 24 * 60 * 60
 }
-fn default_http_host() -> IpAddr {
-    IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+fn default_http_host() -> String {
+    Ipv4Addr::UNSPECIFIED.to_string()
 }
 fn default_http_port() -> u16 {
     8000
@@ -148,6 +148,9 @@ impl Config {
         if !(60..=90 * 24 * 60 * 60).contains(&self.jwt_ttl_seconds) {
             return fail("JWT_TTL_SECONDS must be between 60 and 7776000 (90 days)");
         }
+        if self.http_host.trim().parse::<IpAddr>().is_err() {
+            return fail("HTTP_HOST must be an IP address such as 0.0.0.0, 127.0.0.1 or ::");
+        }
         if self.http_port == 0 {
             return fail("HTTP_PORT must be between 1 and 65535");
         }
@@ -201,7 +204,8 @@ impl Config {
 
     /// The socket address to bind.
     pub fn http_addr(&self) -> SocketAddr {
-        SocketAddr::new(self.http_host, self.http_port)
+        let host = self.http_host.trim().parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        SocketAddr::new(host, self.http_port)
     }
 
     /// The validated log format.
@@ -245,6 +249,41 @@ impl Config {
             .map(|origin| origin.trim().to_owned())
             .filter(|origin| !origin.is_empty())
             .collect()
+    }
+}
+
+impl Config {
+    /// The environment variable of every field, in declaration order (for docs checks).
+    pub fn variable_names() -> Vec<String> {
+        let mut fields = Vec::new();
+        // The derived Deserialize hands its field list to `deserialize_struct`; capture it.
+        let _ = Self::deserialize(FieldNames(&mut fields));
+        fields.iter().map(|field| field.to_uppercase()).collect()
+    }
+}
+
+struct FieldNames<'a>(&'a mut Vec<&'static str>);
+
+impl<'de> serde::Deserializer<'de> for FieldNames<'_> {
+    type Error = serde::de::value::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Self::Error> {
+        Err(serde::de::Error::custom("only the field names are read"))
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0.extend_from_slice(fields);
+        Err(serde::de::Error::custom("only the field names are read"))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+        unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
     }
 }
 
@@ -319,7 +358,7 @@ mod tests {
             (&[("HTTP_PORT", "eighty")], "HTTP_PORT is invalid"),
             (&[("HTTP_PORT", "70000")], "HTTP_PORT is invalid"),
             (&[("HTTP_PORT", "0")], "HTTP_PORT must be between 1 and 65535"),
-            (&[("HTTP_HOST", "localhost:1")], "HTTP_HOST is invalid"),
+            (&[("HTTP_HOST", "localhost")], "HTTP_HOST must be an IP address"),
             (&[("LOG_FORMAT", "xml")], "LOG_FORMAT must be `json` or `text`"),
             (&[("RUST_LOG", "=[")], "RUST_LOG is not a valid log filter"),
             (&[("JWT_TTL_SECONDS", "5")], "JWT_TTL_SECONDS must be between"),
@@ -353,6 +392,14 @@ mod tests {
         let debug = format!("{config:?}");
         assert!(!debug.contains(SECRET), "{debug}");
         assert!(!debug.contains("hunter2hunter2"), "{debug}");
+    }
+
+    #[test]
+    fn variable_names_list_every_field() {
+        let names = Config::variable_names();
+        assert_eq!(names.first().map(String::as_str), Some("DATABASE_URL"));
+        assert!(names.contains(&"TRUST_FORWARDED_FOR".to_owned()));
+        assert_eq!(names.len(), 17);
     }
 
     #[test]

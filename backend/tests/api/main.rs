@@ -1,1 +1,11 @@
-fn main() {}
+//! Integration tests: the real service over HTTP against a real PostgreSQL.
+//! Run them with `scripts/with-postgres.sh cargo nextest run --workspace`.
+
+mod auth;
+mod config_docs;
+mod helpers;
+mod migrations;
+mod operations;
+mod process;
+mod resilience;
+mod tasks;
