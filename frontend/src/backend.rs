@@ -1,0 +1,360 @@
+//! A typed client for the backend REST API. The frontend never lets the browser talk to the
+//! backend: every call is made here, on the server, with the user's token.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::config::Config;
+
+/// What a backend call can fail with, classified for the pages.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The token is missing, expired or revoked (401).
+    #[error("not signed in")]
+    Unauthorized,
+    /// Wrong email or password (401 `invalid_credentials`).
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// The input was refused, field by field (422).
+    #[error("validation failed")]
+    Validation {
+        message: String,
+        fields: BTreeMap<String, String>,
+    },
+    /// Nothing there for this user (404).
+    #[error("not found")]
+    NotFound,
+    /// Conflicts with existing data (409), with the backend's explanation.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Too many attempts; retry after this many seconds (429).
+    #[error("rate limited")]
+    RateLimited(u64),
+    /// The backend cannot be reached or says it is unavailable (503).
+    #[error("backend unavailable: {0}")]
+    Unavailable(String),
+    /// The backend did not answer in time (504).
+    #[error("backend timed out")]
+    Timeout,
+    /// The backend answered something unexpected (502).
+    #[error("unexpected backend answer: {0}")]
+    BadGateway(String),
+}
+
+/// Who is asking: the session token, the request id to pass on, and the browser's address.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    /// The backend token from the session cookie.
+    pub token: Option<String>,
+    /// The request id of the incoming request, forwarded for log correlation.
+    pub request_id: Option<String>,
+    /// The browser's address, forwarded so the backend's per-client rate limits apply per user.
+    pub client_ip: Option<IpAddr>,
+}
+
+/// An account.
+#[derive(Debug, Clone, Deserialize)]
+pub struct User {
+    /// Account id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+}
+
+/// A successful login.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Session {
+    /// The bearer token.
+    pub access_token: String,
+    /// When it expires.
+    pub expires_at: DateTime<Utc>,
+    /// Who signed in.
+    pub user: User,
+}
+
+/// A task.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Task {
+    pub id: i64,
+    pub title: String,
+    pub description: Option<String>,
+    pub completed: bool,
+    pub priority: String,
+    pub due_date: Option<NaiveDate>,
+    pub tags: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One page of tasks.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TaskPage {
+    pub tasks: Vec<Task>,
+    pub total: i64,
+    pub page: i64,
+    pub limit: i64,
+    pub total_pages: i64,
+}
+
+/// Task counts.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct TaskStats {
+    pub total: i64,
+    pub completed: i64,
+    pub pending: i64,
+    pub overdue: i64,
+}
+
+/// Fields of a new task, as the backend expects them.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewTask {
+    pub title: String,
+    pub description: Option<String>,
+    pub priority: String,
+    pub due_date: Option<String>,
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorEnvelope {
+    error: ErrorDetail,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorDetail {
+    code: String,
+    message: String,
+    #[serde(default)]
+    fields: BTreeMap<String, String>,
+}
+
+/// The backend client; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct BackendClient {
+    http: reqwest::Client,
+    base_url: String,
+}
+
+impl BackendClient {
+    /// Builds the client with the configured timeouts. It never uses a proxy: the backend is
+    /// on the cluster network.
+    pub fn new(config: &Config) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.backend_connect_timeout())
+            .timeout(config.backend_timeout())
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(std::time::Duration::from_secs(30))
+            .build()?;
+        Ok(Self {
+            http,
+            base_url: config.backend_url.clone(),
+        })
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        caller: &Caller,
+        body: Option<&Value>,
+    ) -> Result<T, BackendError> {
+        let response = self.send(method, path, caller, body).await?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|err| classify_transport(&err))?;
+        serde_json::from_slice(&bytes).map_err(|err| {
+            BackendError::BadGateway(format!("{status} with an unreadable body: {err}"))
+        })
+    }
+
+    async fn call_empty(
+        &self,
+        method: Method,
+        path: &str,
+        caller: &Caller,
+    ) -> Result<(), BackendError> {
+        self.send(method, path, caller, None).await.map(drop)
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        caller: &Caller,
+        body: Option<&Value>,
+    ) -> Result<reqwest::Response, BackendError> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base_url));
+        if let Some(token) = &caller.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(id) = &caller.request_id {
+            request = request.header("x-request-id", id);
+        }
+        if let Some(ip) = caller.client_ip {
+            request = request.header("x-forwarded-for", ip.to_string());
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|err| classify_transport(&err))?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        Err(classify_status(response).await)
+    }
+
+    /// `POST /api/auth/register`.
+    pub async fn register(
+        &self,
+        caller: &Caller,
+        name: &str,
+        email: &str,
+        password: &str,
+    ) -> Result<User, BackendError> {
+        let body = serde_json::json!({ "name": name, "email": email, "password": password });
+        self.call(Method::POST, "/api/auth/register", caller, Some(&body))
+            .await
+    }
+
+    /// `POST /api/auth/login`.
+    pub async fn login(
+        &self,
+        caller: &Caller,
+        email: &str,
+        password: &str,
+    ) -> Result<Session, BackendError> {
+        let body = serde_json::json!({ "email": email, "password": password });
+        self.call(Method::POST, "/api/auth/login", caller, Some(&body))
+            .await
+    }
+
+    /// `POST /api/auth/logout`.
+    pub async fn logout(&self, caller: &Caller) -> Result<(), BackendError> {
+        self.call_empty(Method::POST, "/api/auth/logout", caller)
+            .await
+    }
+
+    /// `GET /api/tasks` with the given query pairs.
+    pub async fn list_tasks(
+        &self,
+        caller: &Caller,
+        query: &[(&str, String)],
+    ) -> Result<TaskPage, BackendError> {
+        let query: String = query
+            .iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(key, value)| format!("{key}={}", urlencoding::encode(value)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let path = if query.is_empty() {
+            "/api/tasks".to_owned()
+        } else {
+            format!("/api/tasks?{query}")
+        };
+        self.call(Method::GET, &path, caller, None).await
+    }
+
+    /// `GET /api/tasks/stats`.
+    pub async fn stats(&self, caller: &Caller) -> Result<TaskStats, BackendError> {
+        self.call(Method::GET, "/api/tasks/stats", caller, None)
+            .await
+    }
+
+    /// `GET /api/tasks/{id}`.
+    pub async fn task(&self, caller: &Caller, id: i64) -> Result<Task, BackendError> {
+        self.call(Method::GET, &format!("/api/tasks/{id}"), caller, None)
+            .await
+    }
+
+    /// `POST /api/tasks`.
+    pub async fn create_task(&self, caller: &Caller, task: &NewTask) -> Result<Task, BackendError> {
+        let body =
+            serde_json::to_value(task).map_err(|err| BackendError::BadGateway(err.to_string()))?;
+        self.call(Method::POST, "/api/tasks", caller, Some(&body))
+            .await
+    }
+
+    /// `PATCH /api/tasks/{id}` with the given changes.
+    pub async fn update_task(
+        &self,
+        caller: &Caller,
+        id: i64,
+        changes: &Value,
+    ) -> Result<Task, BackendError> {
+        self.call(
+            Method::PATCH,
+            &format!("/api/tasks/{id}"),
+            caller,
+            Some(changes),
+        )
+        .await
+    }
+
+    /// `DELETE /api/tasks/{id}`.
+    pub async fn delete_task(&self, caller: &Caller, id: i64) -> Result<(), BackendError> {
+        self.call_empty(Method::DELETE, &format!("/api/tasks/{id}"), caller)
+            .await
+    }
+
+    /// `GET /readyz` of the backend.
+    pub async fn ready(&self) -> Result<(), BackendError> {
+        self.call_empty(Method::GET, "/readyz", &Caller::default())
+            .await
+    }
+}
+
+fn classify_transport(err: &reqwest::Error) -> BackendError {
+    if err.is_timeout() {
+        BackendError::Timeout
+    } else if err.is_connect() {
+        BackendError::Unavailable(format!("cannot connect: {err}"))
+    } else {
+        BackendError::BadGateway(err.to_string())
+    }
+}
+
+async fn classify_status(response: reqwest::Response) -> BackendError {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok())
+        .unwrap_or(60);
+    let detail = response
+        .json::<ErrorEnvelope>()
+        .await
+        .ok()
+        .map(|envelope| envelope.error);
+    match (status, detail) {
+        (StatusCode::UNAUTHORIZED, Some(detail)) if detail.code == "invalid_credentials" => {
+            BackendError::InvalidCredentials
+        }
+        (StatusCode::UNAUTHORIZED, _) => BackendError::Unauthorized,
+        (StatusCode::NOT_FOUND, _) => BackendError::NotFound,
+        (StatusCode::CONFLICT, Some(detail)) => BackendError::Conflict(detail.message),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some(detail)) => BackendError::Validation {
+            message: detail.message,
+            fields: detail.fields,
+        },
+        (StatusCode::TOO_MANY_REQUESTS, _) => BackendError::RateLimited(retry_after),
+        (StatusCode::SERVICE_UNAVAILABLE, _) => {
+            BackendError::Unavailable("the backend answered 503".to_owned())
+        }
+        (StatusCode::GATEWAY_TIMEOUT | StatusCode::REQUEST_TIMEOUT, _) => BackendError::Timeout,
+        (status, detail) => BackendError::BadGateway(format!(
+            "status {status}{}",
+            detail.map(|d| format!(" ({})", d.code)).unwrap_or_default()
+        )),
+    }
+}

@@ -1,0 +1,115 @@
+//! Building and running the web app.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::middleware;
+use axum::response::IntoResponse as _;
+use http::{HeaderName, HeaderValue, header};
+use taskflow_common::metrics::{self, MetricsBuilder};
+use taskflow_common::server::{serve, with_request_tracing};
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::backend::BackendClient;
+use crate::config::Config;
+use crate::error::PageError;
+use crate::state::{AppState, CookieSettings, Stopping};
+use crate::{csrf, pages};
+
+/// Largest request body (forms are small).
+const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// Scripts and styles only from this origin, no inline script, no framing.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// A bound, ready-to-run web app.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Binds the listener and builds the state.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let addr = config.http_addr();
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        let state = AppState {
+            backend: BackendClient::new(&config).context("building the backend client")?,
+            cookies: CookieSettings {
+                secure: config.cookie_secure,
+            },
+            metrics: MetricsBuilder::new("taskflow_frontend").build(),
+            stopping: Stopping::default(),
+            config: Arc::new(config),
+        };
+        Ok(Self { listener, state })
+    }
+
+    /// The port actually bound (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map_or(0, |addr| addr.port())
+    }
+
+    /// Serves until `stop` completes, then lets open requests finish.
+    pub async fn run_until_stopped(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Self { listener, state } = self;
+        let options = state.config.serve_options();
+        let stopping = state.stopping.clone();
+        serve(listener, app(state), stop, options, move || stopping.set()).await;
+        Ok(())
+    }
+}
+
+fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+/// The full web app: pages plus middleware.
+pub fn app(state: AppState) -> Router {
+    let router = pages::router()
+        .layer(middleware::from_fn_with_state(state.clone(), csrf::protect))
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track,
+        ))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            http::StatusCode::GATEWAY_TIMEOUT,
+            state.config.request_timeout(),
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            PageError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+        }))
+        .layer(header_layer(
+            header::CONTENT_SECURITY_POLICY,
+            CONTENT_SECURITY_POLICY,
+        ))
+        .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(header_layer(header::REFERRER_POLICY, "same-origin"))
+        .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(header_layer(
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ))
+        .layer(header_layer(
+            HeaderName::from_static("permissions-policy"),
+            "camera=(), microphone=(), geolocation=()",
+        ))
+        // Pages carry personal data: never store them in shared caches. Assets set their own.
+        .layer(header_layer(header::CACHE_CONTROL, "no-store"))
+        .with_state(state);
+    with_request_tracing(router)
+}

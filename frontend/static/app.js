@@ -1,0 +1,165 @@
+// TaskFlow: small enhancements on top of pages that work without JavaScript.
+// Every form still posts normally; this script only avoids full reloads where it can:
+// inline editing, a confirmation dialog before deleting, and swapping a changed row in place.
+(function () {
+  "use strict";
+
+  function announce(message) {
+    var region = document.getElementById("status");
+    if (!region) return;
+    region.textContent = "";
+    var p = document.createElement("p");
+    p.className = "flash flash-success";
+    p.textContent = message;
+    region.appendChild(p);
+  }
+
+  function rowOf(element) {
+    return element.closest("li.task");
+  }
+
+  function openEditor(row) {
+    var form = row.querySelector(".edit-form");
+    if (!form) return;
+    row.classList.add("is-editing");
+    form.hidden = false;
+    var first = form.querySelector("input[name=title]");
+    if (first) first.focus();
+  }
+
+  function closeEditor(row) {
+    var form = row.querySelector(".edit-form");
+    if (!form) return;
+    form.reset();
+    form.hidden = true;
+    row.classList.remove("is-editing");
+    var link = row.querySelector("[data-edit]");
+    if (link) link.focus();
+  }
+
+  // Replaces every element of the page that has the id of an element in the fragment;
+  // elements marked data-removed are removed from the page instead.
+  function swap(html) {
+    var template = document.createElement("template");
+    template.innerHTML = html;
+    var incoming = template.content.querySelectorAll("[id]");
+    Array.prototype.forEach.call(incoming, function (node) {
+      var current = document.getElementById(node.id);
+      if (!current) return;
+      if (node.hasAttribute("data-removed")) {
+        current.remove();
+      } else {
+        current.replaceWith(node);
+      }
+    });
+  }
+
+  function messageFor(form) {
+    if (form.classList.contains("delete-form")) return "Task deleted.";
+    if (form.classList.contains("edit-form")) return "Task saved.";
+    var completed = form.querySelector("input[name=completed]");
+    return completed && completed.value === "true" ? "Marked as done." : "Marked as not done.";
+  }
+
+  function submitInPlace(form) {
+    var body = new URLSearchParams(new FormData(form));
+    var message = messageFor(form);
+    var wasDelete = form.classList.contains("delete-form");
+    fetch(form.action, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "X-Requested-With": "taskflow" }
+    }).then(function (response) {
+      if (response.redirected) {
+        window.location.assign(response.url);
+        return null;
+      }
+      if (!response.ok) {
+        // Let the server render the full page (validation messages, error page).
+        HTMLFormElement.prototype.submit.call(form);
+        return null;
+      }
+      return response.text();
+    }).then(function (html) {
+      if (html === null || html === undefined) return;
+      swap(html);
+      announce(message);
+      var list = document.getElementById("task-list");
+      if (wasDelete && list && !list.querySelector("li.task")) {
+        window.location.reload();
+      }
+    }).catch(function () {
+      HTMLFormElement.prototype.submit.call(form);
+    });
+  }
+
+  function confirmDelete(row) {
+    var dialog = document.getElementById("confirm-delete");
+    var form = row.querySelector(".delete-form");
+    if (!dialog || !form || typeof dialog.showModal !== "function") return false;
+    var title = dialog.querySelector("[data-task-title]");
+    if (title) title.textContent = row.getAttribute("data-title") || "";
+    dialog.returnValue = "";
+    dialog.addEventListener("close", function onClose() {
+      dialog.removeEventListener("close", onClose);
+      if (dialog.returnValue === "confirm") {
+        submitInPlace(form);
+      } else {
+        var link = row.querySelector("[data-delete]");
+        if (link) link.focus();
+      }
+    });
+    dialog.showModal();
+    return true;
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target instanceof Element ? event.target : null;
+    if (!target) return;
+    var edit = target.closest("[data-edit]");
+    if (edit) {
+      var editRow = rowOf(edit);
+      if (editRow) {
+        event.preventDefault();
+        openEditor(editRow);
+      }
+      return;
+    }
+    var cancel = target.closest("[data-cancel]");
+    if (cancel) {
+      var cancelRow = rowOf(cancel);
+      if (cancelRow) {
+        event.preventDefault();
+        closeEditor(cancelRow);
+      }
+      return;
+    }
+    var del = target.closest("[data-delete]");
+    if (del) {
+      var deleteRow = rowOf(del);
+      if (deleteRow && confirmDelete(deleteRow)) {
+        event.preventDefault();
+      }
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var target = event.target instanceof Element ? event.target : null;
+    var row = target ? rowOf(target) : null;
+    if (row && row.classList.contains("is-editing")) {
+      closeEditor(row);
+    }
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-swap")) return;
+    if (typeof fetch !== "function" || typeof URLSearchParams !== "function") return;
+    event.preventDefault();
+    submitInPlace(form);
+  });
+
+  document.documentElement.classList.add("js");
+})();
