@@ -10,8 +10,9 @@
 # starts a server that listens only on a Unix socket in that directory (no TCP).
 # The command then runs with these variables exported:
 #
-#   TEST_DATABASE_URL  postgres://postgres@localhost/postgres?host=<dir>
-#                      (the "host" parameter names the socket directory)
+#   TEST_DATABASE_URL  postgres://postgres@<dir>/postgres, with <dir> (the
+#                      socket directory) percent-encoded as the host, so that
+#                      clients use the socket and never try TCP
 #   PGHOST=<dir>  PGPORT=5432  PGUSER=postgres   (for psql and other libpq tools)
 #
 # Authentication is "trust"; the superuser is "postgres". Afterwards, however the

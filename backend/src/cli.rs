@@ -7,8 +7,11 @@ use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret as _;
 
 use crate::config::Config;
-use crate::startup::{Application, stop_signal};
-use crate::{db, probe, telemetry};
+use taskflow_common::server::stop_signal;
+use taskflow_common::{probe, telemetry};
+
+use crate::db;
+use crate::startup::Application;
 
 /// TaskFlow backend: REST API for accounts and tasks.
 #[derive(Debug, Parser)]
@@ -40,7 +43,10 @@ const EXIT_CONFIG: u8 = 2;
 /// Parses the command line and runs the chosen command.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("taskflow-backend: cannot start the async runtime: {err}");
@@ -49,14 +55,18 @@ pub fn run() -> ExitCode {
     };
     runtime.block_on(async move {
         match cli.command.unwrap_or(Command::Serve) {
-            Command::Probe { url, timeout } => run_probe(&url, Duration::from_secs(timeout)).await,
+            Command::Probe { url, timeout } => {
+                probe::run("taskflow-backend", &url, Duration::from_secs(timeout)).await
+            }
             Command::Serve => with_config(serve).await,
             Command::Migrate => with_config(migrate).await,
         }
     })
 }
 
-async fn with_config<F: Future<Output = anyhow::Result<()>>>(command: impl FnOnce(Config) -> F) -> ExitCode {
+async fn with_config<F: Future<Output = anyhow::Result<()>>>(
+    command: impl FnOnce(Config) -> F,
+) -> ExitCode {
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(err) => {
@@ -85,21 +95,11 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
     if applied.is_empty() {
         println!("database schema is up to date; no migration applied");
     } else {
-        println!("applied {} migration(s): {}", applied.len(), applied.join(", "));
+        println!(
+            "applied {} migration(s): {}",
+            applied.len(),
+            applied.join(", ")
+        );
     }
     Ok(())
-}
-
-async fn run_probe(url: &str, timeout: Duration) -> ExitCode {
-    match probe::probe(url, timeout).await {
-        Ok(status) if (200..300).contains(&status) => ExitCode::SUCCESS,
-        Ok(status) => {
-            eprintln!("taskflow-backend: {url} answered {status}");
-            ExitCode::FAILURE
-        }
-        Err(err) => {
-            eprintln!("taskflow-backend: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+pub use taskflow_common::config::{ConfigError, LogFormat};
 
 /// Shortest accepted `JWT_SECRET`, in bytes (HS256 wants at least the hash size).
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
@@ -79,7 +80,7 @@ fn default_log_format() -> String {
     "text".to_owned()
 }
 fn default_rust_log() -> String {
-    "taskflow_backend=info,tower_http=info".to_owned()
+    "taskflow_backend=info,taskflow_common=info,tower_http=info".to_owned()
 }
 fn default_db_pool_size() -> usize {
     10
@@ -106,20 +107,6 @@ fn default_auth_rate_limit_per_account() -> u32 {
     10
 }
 
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    /// One JSON object per line (for log collectors).
-    Json,
-    /// Human-readable lines.
-    Text,
-}
-
-/// A configuration problem, worded for the operator: it names the variable and what is wrong.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ConfigError(String);
-
 impl Config {
     /// Reads and validates the configuration from the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -127,14 +114,21 @@ impl Config {
     }
 
     /// Reads and validates the configuration from the given variables (used by tests).
-    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
-        let config: Self = envy::from_iter(vars).map_err(describe_envy_error)?;
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let config: Self = taskflow_common::config::from_vars(vars)?;
         config.validate()?;
         Ok(config)
     }
 
+    /// The environment variable of every field, in declaration order (for docs checks).
+    pub fn variable_names() -> Vec<String> {
+        taskflow_common::config::variable_names::<Self>()
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
-        let fail = |message: &str| Err(ConfigError(message.to_owned()));
+        let fail = |message: &str| Err(ConfigError::new(message));
         if self.database_url.expose_secret().trim().is_empty() {
             return fail("DATABASE_URL must not be empty");
         }
@@ -143,7 +137,9 @@ impl Config {
             return fail("DATABASE_URL must start with postgres:// or postgresql://");
         }
         if self.jwt_secret.expose_secret().len() < MIN_JWT_SECRET_BYTES {
-            return fail("JWT_SECRET must be at least 32 bytes (generate one with: openssl rand -hex 32)");
+            return fail(
+                "JWT_SECRET must be at least 32 bytes (generate one with: openssl rand -hex 32)",
+            );
         }
         if !(60..=90 * 24 * 60 * 60).contains(&self.jwt_ttl_seconds) {
             return fail("JWT_TTL_SECONDS must be between 60 and 7776000 (90 days)");
@@ -157,8 +153,13 @@ impl Config {
         if !matches!(self.log_format.as_str(), "json" | "text") {
             return fail("LOG_FORMAT must be `json` or `text`");
         }
+        if self.rust_log.trim().is_empty() {
+            return fail("RUST_LOG must not be empty (for example: info)");
+        }
         if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.rust_log) {
-            return Err(ConfigError(format!("RUST_LOG is not a valid log filter: {err}")));
+            return Err(ConfigError(format!(
+                "RUST_LOG is not a valid log filter: {err}"
+            )));
         }
         if !(1..=1000).contains(&self.db_pool_size) {
             return fail("DB_POOL_SIZE must be between 1 and 1000");
@@ -183,7 +184,9 @@ impl Config {
                 continue;
             }
             if origin == "*" {
-                return fail("CORS_ALLOWED_ORIGINS must list origins explicitly; `*` is not accepted");
+                return fail(
+                    "CORS_ALLOWED_ORIGINS must list origins explicitly; `*` is not accepted",
+                );
             }
             if http::HeaderValue::from_str(origin).is_err()
                 || !(origin.starts_with("http://") || origin.starts_with("https://"))
@@ -204,7 +207,11 @@ impl Config {
 
     /// The socket address to bind.
     pub fn http_addr(&self) -> SocketAddr {
-        let host = self.http_host.trim().parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let host = self
+            .http_host
+            .trim()
+            .parse()
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         SocketAddr::new(host, self.http_port)
     }
 
@@ -252,63 +259,6 @@ impl Config {
     }
 }
 
-impl Config {
-    /// The environment variable of every field, in declaration order (for docs checks).
-    pub fn variable_names() -> Vec<String> {
-        let mut fields = Vec::new();
-        // The derived Deserialize hands its field list to `deserialize_struct`; capture it.
-        let _ = Self::deserialize(FieldNames(&mut fields));
-        fields.iter().map(|field| field.to_uppercase()).collect()
-    }
-}
-
-struct FieldNames<'a>(&'a mut Vec<&'static str>);
-
-impl<'de> serde::Deserializer<'de> for FieldNames<'_> {
-    type Error = serde::de::value::Error;
-
-    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Self::Error> {
-        Err(serde::de::Error::custom("only the field names are read"))
-    }
-
-    fn deserialize_struct<V: serde::de::Visitor<'de>>(
-        self,
-        _name: &'static str,
-        fields: &'static [&'static str],
-        _visitor: V,
-    ) -> Result<V::Value, Self::Error> {
-        self.0.extend_from_slice(fields);
-        Err(serde::de::Error::custom("only the field names are read"))
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
-        unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
-    }
-}
-
-/// Rewords envy's errors so that they name the environment variable.
-fn describe_envy_error(err: envy::Error) -> ConfigError {
-    match err {
-        envy::Error::MissingValue(field) => {
-            ConfigError(format!("{} is required but not set", field.to_uppercase()))
-        }
-        envy::Error::Custom(message) => ConfigError(reword_parse_error(&message)),
-    }
-}
-
-/// envy reports `<cause> while parsing value '<value>' provided by <VAR>`; turn that into
-/// `<VAR> is invalid: <cause>` without echoing the value (it could be a secret).
-fn reword_parse_error(message: &str) -> String {
-    match message.split_once(" while parsing value '") {
-        Some((cause, rest)) => match rest.rsplit_once("' provided by ") {
-            Some((_, var)) => format!("{var} is invalid: {cause}"),
-            None => format!("invalid configuration: {cause}"),
-        },
-        None => format!("invalid configuration: {message}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,7 +267,10 @@ mod tests {
 
     fn vars(extra: &[(&str, &str)]) -> Vec<(String, String)> {
         let mut all = vec![
-            ("DATABASE_URL".to_owned(), "postgres://app@localhost/app".to_owned()),
+            (
+                "DATABASE_URL".to_owned(),
+                "postgres://app@localhost/app".to_owned(),
+            ),
             ("JWT_SECRET".to_owned(), SECRET.to_owned()),
         ];
         for (key, value) in extra {
@@ -328,7 +281,9 @@ mod tests {
     }
 
     fn error_for(extra: &[(&str, &str)]) -> String {
-        Config::from_vars(vars(extra)).expect_err("configuration should be rejected").to_string()
+        Config::from_vars(vars(extra))
+            .expect_err("configuration should be rejected")
+            .to_string()
     }
 
     #[test]
@@ -352,31 +307,83 @@ mod tests {
     #[test]
     fn invalid_values_are_rejected_with_a_message_naming_the_variable() {
         let cases: &[(&[(&str, &str)], &str)] = &[
-            (&[("JWT_SECRET", "short")], "JWT_SECRET must be at least 32 bytes"),
-            (&[("DATABASE_URL", "mysql://x")], "DATABASE_URL must start with postgres://"),
+            (
+                &[("JWT_SECRET", "short")],
+                "JWT_SECRET must be at least 32 bytes",
+            ),
+            (
+                &[("DATABASE_URL", "mysql://x")],
+                "DATABASE_URL must start with postgres://",
+            ),
             (&[("DATABASE_URL", " ")], "DATABASE_URL must not be empty"),
             (&[("HTTP_PORT", "eighty")], "HTTP_PORT is invalid"),
             (&[("HTTP_PORT", "70000")], "HTTP_PORT is invalid"),
-            (&[("HTTP_PORT", "0")], "HTTP_PORT must be between 1 and 65535"),
-            (&[("HTTP_HOST", "localhost")], "HTTP_HOST must be an IP address"),
-            (&[("LOG_FORMAT", "xml")], "LOG_FORMAT must be `json` or `text`"),
+            (
+                &[("HTTP_PORT", "0")],
+                "HTTP_PORT must be between 1 and 65535",
+            ),
+            (
+                &[("HTTP_HOST", "localhost")],
+                "HTTP_HOST must be an IP address",
+            ),
+            (
+                &[("LOG_FORMAT", "xml")],
+                "LOG_FORMAT must be `json` or `text`",
+            ),
             (&[("RUST_LOG", "=[")], "RUST_LOG is not a valid log filter"),
-            (&[("JWT_TTL_SECONDS", "5")], "JWT_TTL_SECONDS must be between"),
+            (&[("RUST_LOG", " ")], "RUST_LOG must not be empty"),
+            (
+                &[("JWT_TTL_SECONDS", "5")],
+                "JWT_TTL_SECONDS must be between",
+            ),
             (&[("DB_POOL_SIZE", "0")], "DB_POOL_SIZE must be between"),
-            (&[("DB_ACQUIRE_TIMEOUT_MS", "10")], "DB_ACQUIRE_TIMEOUT_MS must be between"),
-            (&[("REQUEST_TIMEOUT_SECONDS", "0")], "REQUEST_TIMEOUT_SECONDS must be between"),
-            (&[("HEADER_READ_TIMEOUT_SECONDS", "0")], "HEADER_READ_TIMEOUT_SECONDS must be between"),
-            (&[("BODY_LIMIT_BYTES", "10")], "BODY_LIMIT_BYTES must be between"),
-            (&[("SHUTDOWN_GRACE_SECONDS", "-1")], "SHUTDOWN_GRACE_SECONDS is invalid"),
-            (&[("CORS_ALLOWED_ORIGINS", "*")], "CORS_ALLOWED_ORIGINS must list origins"),
-            (&[("CORS_ALLOWED_ORIGINS", "example.com")], "CORS_ALLOWED_ORIGINS entry `example.com`"),
-            (&[("AUTH_RATE_LIMIT_PER_IP", "0")], "AUTH_RATE_LIMIT_PER_IP must be at least 1"),
-            (&[("AUTH_RATE_LIMIT_PER_ACCOUNT", "0")], "AUTH_RATE_LIMIT_PER_ACCOUNT must be at least 1"),
-            (&[("TRUST_FORWARDED_FOR", "maybe")], "TRUST_FORWARDED_FOR is invalid"),
+            (
+                &[("DB_ACQUIRE_TIMEOUT_MS", "10")],
+                "DB_ACQUIRE_TIMEOUT_MS must be between",
+            ),
+            (
+                &[("REQUEST_TIMEOUT_SECONDS", "0")],
+                "REQUEST_TIMEOUT_SECONDS must be between",
+            ),
+            (
+                &[("HEADER_READ_TIMEOUT_SECONDS", "0")],
+                "HEADER_READ_TIMEOUT_SECONDS must be between",
+            ),
+            (
+                &[("BODY_LIMIT_BYTES", "10")],
+                "BODY_LIMIT_BYTES must be between",
+            ),
+            (
+                &[("SHUTDOWN_GRACE_SECONDS", "-1")],
+                "SHUTDOWN_GRACE_SECONDS is invalid",
+            ),
+            (
+                &[("CORS_ALLOWED_ORIGINS", "*")],
+                "CORS_ALLOWED_ORIGINS must list origins",
+            ),
+            (
+                &[("CORS_ALLOWED_ORIGINS", "example.com")],
+                "CORS_ALLOWED_ORIGINS entry `example.com`",
+            ),
+            (
+                &[("AUTH_RATE_LIMIT_PER_IP", "0")],
+                "AUTH_RATE_LIMIT_PER_IP must be at least 1",
+            ),
+            (
+                &[("AUTH_RATE_LIMIT_PER_ACCOUNT", "0")],
+                "AUTH_RATE_LIMIT_PER_ACCOUNT must be at least 1",
+            ),
+            (
+                &[("TRUST_FORWARDED_FOR", "maybe")],
+                "TRUST_FORWARDED_FOR is invalid",
+            ),
         ];
         for (extra, expected) in cases {
             let err = error_for(extra);
-            assert!(err.starts_with(expected), "for {extra:?}: expected `{expected}…`, got `{err}`");
+            assert!(
+                err.starts_with(expected),
+                "for {extra:?}: expected `{expected}…`, got `{err}`"
+            );
         }
     }
 
@@ -388,7 +395,11 @@ mod tests {
 
     #[test]
     fn secrets_never_appear_in_debug_output() {
-        let config = Config::from_vars(vars(&[("DATABASE_URL", "postgres://app:hunter2hunter2@db/app")])).unwrap();
+        let config = Config::from_vars(vars(&[(
+            "DATABASE_URL",
+            "postgres://app:hunter2hunter2@db/app",
+        )]))
+        .unwrap();
         let debug = format!("{config:?}");
         assert!(!debug.contains(SECRET), "{debug}");
         assert!(!debug.contains("hunter2hunter2"), "{debug}");
@@ -409,6 +420,9 @@ mod tests {
             "https://a.example, http://localhost:3000,",
         )]))
         .unwrap();
-        assert_eq!(config.cors_origins(), ["https://a.example", "http://localhost:3000"]);
+        assert_eq!(
+            config.cors_origins(),
+            ["https://a.example", "http://localhost:3000"]
+        );
     }
 }

@@ -2,14 +2,18 @@
 
 pub mod schema;
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use diesel::QueryResult;
 use diesel::connection::SimpleConnection as _;
-use diesel_async::AsyncPgConnection;
+use diesel::result::DatabaseErrorKind;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::pooled_connection::{ManagerConfig, RecyclingMethod};
+use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness as _, embed_migrations};
 
 /// The shared pool of PostgreSQL connections.
@@ -25,8 +29,33 @@ pub const MIGRATION_LOCK_KEY: i64 = 0x7461_736b_666c_6f77;
 /// Builds a bounded pool. Connections are opened lazily; waiting for one, opening one and
 /// checking a returned one are each limited to `acquire_timeout`, so a request never hangs
 /// on a database that is down.
-pub fn pool(database_url: &str, max_size: usize, acquire_timeout: Duration) -> anyhow::Result<DbPool> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
+///
+/// Idle connections are checked with `SELECT 1` before reuse. Once one check has failed (or
+/// timed out), the other idle connections are discarded without a check until a check or a
+/// new connection succeeds: otherwise a request would wait `acquire_timeout` for every idle
+/// connection in turn when the database stops answering.
+pub fn pool(
+    database_url: &str,
+    max_size: usize,
+    acquire_timeout: Duration,
+) -> anyhow::Result<DbPool> {
+    let health = Arc::new(DbHealth::default());
+    let mut config = ManagerConfig::<AsyncPgConnection>::default();
+    let checker = Arc::clone(&health);
+    config.recycling_method = RecyclingMethod::CustomFunction(Box::new(move |conn| {
+        let health = Arc::clone(&checker);
+        Box::pin(async move { health.check(conn, acquire_timeout).await })
+    }));
+    config.custom_setup = Box::new(move |url| {
+        let health = Arc::clone(&health);
+        Box::pin(async move {
+            let conn = <AsyncPgConnection as diesel_async::AsyncConnection>::establish(url).await?;
+            health.mark_healthy();
+            Ok(conn)
+        })
+    });
+    let manager =
+        AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(database_url, config);
     Pool::builder(manager)
         .max_size(max_size)
         .wait_timeout(Some(acquire_timeout))
@@ -35,6 +64,68 @@ pub fn pool(database_url: &str, max_size: usize, acquire_timeout: Duration) -> a
         .runtime(deadpool::Runtime::Tokio1)
         .build()
         .context("building the database pool")
+}
+
+/// When the last connection check failed, if no check or new connection has succeeded since.
+#[derive(Debug, Default)]
+struct DbHealth {
+    failed_at: Mutex<Option<Instant>>,
+}
+
+impl DbHealth {
+    fn mark_healthy(&self) {
+        *self
+            .failed_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    fn mark_failed(&self) {
+        *self
+            .failed_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+    }
+
+    fn failed_within(&self, window: Duration) -> bool {
+        self.failed_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some_and(|at| at.elapsed() < window)
+    }
+
+    /// The recycle check of an idle connection.
+    async fn check(&self, conn: &mut AsyncPgConnection, window: Duration) -> QueryResult<()> {
+        if self.failed_within(window) {
+            return Err(diesel::result::Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection,
+                Box::new("another connection failed its check just now".to_owned()),
+            ));
+        }
+        // The pool drops this future when its recycle timeout fires: count that as a failure.
+        let failure = FailureOnDrop(Some(self));
+        diesel::sql_query("SELECT 1").execute(conn).await?;
+        failure.disarm();
+        self.mark_healthy();
+        Ok(())
+    }
+}
+
+/// Marks the database as failing when dropped before [`FailureOnDrop::disarm`].
+struct FailureOnDrop<'a>(Option<&'a DbHealth>);
+
+impl FailureOnDrop<'_> {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for FailureOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Some(health) = self.0 {
+            health.mark_failed();
+        }
+    }
 }
 
 /// Applies every pending migration and returns the versions applied.
@@ -46,8 +137,8 @@ pub async fn run_migrations(database_url: &str) -> anyhow::Result<Vec<String>> {
     let url = database_url.to_owned();
     tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
         use diesel::Connection as _;
-        let mut conn =
-            AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url).context("connecting to the database")?;
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
+            .context("connecting to the database")?;
         conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
             .context("taking the migration lock")?;
         let applied = conn
@@ -56,7 +147,8 @@ pub async fn run_migrations(database_url: &str) -> anyhow::Result<Vec<String>> {
             .map_err(|err| anyhow::anyhow!("applying migrations: {err}"));
         // Closing the connection would release the lock too; unlocking explicitly keeps the
         // wait short for the others when the connection lingers.
-        let unlocked = conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"));
+        let unlocked =
+            conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"));
         let applied = applied?;
         unlocked.context("releasing the migration lock")?;
         Ok(applied)
@@ -71,11 +163,41 @@ pub async fn revert_all_migrations(database_url: &str) -> anyhow::Result<usize> 
     let url = database_url.to_owned();
     tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
         use diesel::Connection as _;
-        let mut conn =
-            AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url).context("connecting to the database")?;
-        let reverted = conn.revert_all_migrations(MIGRATIONS).map_err(|err| anyhow::anyhow!("reverting migrations: {err}"))?;
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
+            .context("connecting to the database")?;
+        let reverted = conn
+            .revert_all_migrations(MIGRATIONS)
+            .map_err(|err| anyhow::anyhow!("reverting migrations: {err}"))?;
         Ok(reverted.len())
     })
     .await
     .context("migration task failed")?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LONG_AGO: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn an_interrupted_check_marks_the_database_as_failing_until_something_succeeds() {
+        let health = DbHealth::default();
+        assert!(!health.failed_within(LONG_AGO));
+        drop(FailureOnDrop(Some(&health)));
+        assert!(health.failed_within(LONG_AGO));
+        assert!(
+            !health.failed_within(Duration::ZERO),
+            "the mark expires after the window"
+        );
+        health.mark_healthy();
+        assert!(!health.failed_within(LONG_AGO));
+    }
+
+    #[test]
+    fn a_completed_check_leaves_no_failure_mark() {
+        let health = DbHealth::default();
+        FailureOnDrop(Some(&health)).disarm();
+        assert!(!health.failed_within(LONG_AGO));
+    }
 }

@@ -101,35 +101,63 @@ impl ApiError {
             Self::Validation(_) => ("validation_failed", "Some fields are invalid.".to_owned()),
             Self::BadRequest(message) => ("bad_request", message.clone()),
             Self::UnprocessableBody(message) => ("invalid_body", message.clone()),
-            Self::Unauthorized => ("unauthorized", "Sign in to continue: the token is missing, invalid or expired.".to_owned()),
-            Self::InvalidCredentials => ("invalid_credentials", "Incorrect email or password.".to_owned()),
+            Self::Unauthorized => (
+                "unauthorized",
+                "Sign in to continue: the token is missing, invalid or expired.".to_owned(),
+            ),
+            Self::InvalidCredentials => (
+                "invalid_credentials",
+                "Incorrect email or password.".to_owned(),
+            ),
             Self::NotFound => ("not_found", "Not found.".to_owned()),
             Self::Conflict(message) => ("conflict", (*message).to_owned()),
-            Self::PayloadTooLarge => ("payload_too_large", "The request body is too large.".to_owned()),
-            Self::UnsupportedMediaType => {
-                ("unsupported_media_type", "Send the body as JSON with Content-Type: application/json.".to_owned())
-            }
-            Self::RateLimited(_) => ("rate_limited", "Too many attempts; try again later.".to_owned()),
-            Self::Unavailable(_) => ("unavailable", "The service is temporarily unavailable; try again shortly.".to_owned()),
+            Self::PayloadTooLarge => (
+                "payload_too_large",
+                "The request body is too large.".to_owned(),
+            ),
+            Self::UnsupportedMediaType => (
+                "unsupported_media_type",
+                "Send the body as JSON with Content-Type: application/json.".to_owned(),
+            ),
+            Self::RateLimited(_) => (
+                "rate_limited",
+                "Too many attempts; try again later.".to_owned(),
+            ),
+            Self::Unavailable(_) => (
+                "unavailable",
+                "The service is temporarily unavailable; try again shortly.".to_owned(),
+            ),
             Self::Internal(_) => ("internal", "Something went wrong on our side.".to_owned()),
         };
         let fields = match self {
             Self::Validation(errors) => Some(errors.as_map().clone()),
             _ => None,
         };
-        ErrorDetail { code, message, fields }
+        ErrorDetail {
+            code,
+            message,
+            fields,
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
-            Self::Internal(cause) => tracing::error!(error = format!("{cause:#}"), "request failed"),
+            Self::Internal(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "request failed")
+            }
             Self::Unavailable(reason) => tracing::warn!(reason, "dependency unavailable"),
             _ => {}
         }
         let status = self.status();
-        let mut response = (status, Json(ErrorBody { error: self.detail() })).into_response();
+        let mut response = (
+            status,
+            Json(ErrorBody {
+                error: self.detail(),
+            }),
+        )
+            .into_response();
         let headers = response.headers_mut();
         match &self {
             Self::Unauthorized | Self::InvalidCredentials => {
@@ -149,9 +177,16 @@ impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {
             JsonRejection::MissingJsonContentType(_) => Self::UnsupportedMediaType,
-            JsonRejection::JsonSyntaxError(err) => Self::BadRequest(format!("The body is not valid JSON: {}", source_text(&err))),
-            JsonRejection::JsonDataError(err) => Self::UnprocessableBody(format!("The body does not match the expected shape: {}", source_text(&err))),
-            JsonRejection::BytesRejection(err) if err.status() == StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
+            JsonRejection::JsonSyntaxError(err) => {
+                Self::BadRequest(format!("The body is not valid JSON: {}", source_text(&err)))
+            }
+            JsonRejection::JsonDataError(err) => Self::UnprocessableBody(format!(
+                "The body does not match the expected shape: {}",
+                source_text(&err)
+            )),
+            JsonRejection::BytesRejection(err) if err.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Self::PayloadTooLarge
+            }
             other => Self::BadRequest(other.body_text()),
         }
     }
@@ -184,7 +219,9 @@ impl From<diesel::result::Error> for ApiError {
         use diesel::result::{DatabaseErrorKind, Error};
         match err {
             Error::NotFound => Self::NotFound,
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => Self::Unavailable("database connection lost"),
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+                Self::Unavailable("database connection lost")
+            }
             other => Self::Internal(anyhow::Error::new(other).context("database query failed")),
         }
     }
@@ -219,8 +256,17 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
     let (code, message) = generic_error(status);
     let (mut parts, _) = response.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    let body = ErrorBody { error: ErrorDetail { code, message: message.to_owned(), fields: None } };
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code,
+            message: message.to_owned(),
+            fields: None,
+        },
+    };
     let bytes = serde_json::to_vec(&body).unwrap_or_default();
     Response::from_parts(parts, axum::body::Body::from(bytes))
 }
@@ -228,15 +274,27 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
 fn generic_error(status: StatusCode) -> (&'static str, &'static str) {
     match status {
         StatusCode::BAD_REQUEST => ("bad_request", "The request is malformed."),
-        StatusCode::UNAUTHORIZED => ("unauthorized", "Sign in to continue: the token is missing, invalid or expired."),
+        StatusCode::UNAUTHORIZED => (
+            "unauthorized",
+            "Sign in to continue: the token is missing, invalid or expired.",
+        ),
         StatusCode::NOT_FOUND => ("not_found", "No such endpoint."),
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "This endpoint does not accept that method."),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "This endpoint does not accept that method.",
+        ),
         StatusCode::REQUEST_TIMEOUT => ("timeout", "The request took too long."),
         StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "The request body is too large."),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "Send the body as JSON with Content-Type: application/json."),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "Send the body as JSON with Content-Type: application/json.",
+        ),
         StatusCode::UNPROCESSABLE_ENTITY => ("invalid_body", "The request body is invalid."),
         StatusCode::TOO_MANY_REQUESTS => ("rate_limited", "Too many attempts; try again later."),
-        StatusCode::SERVICE_UNAVAILABLE => ("unavailable", "The service is temporarily unavailable; try again shortly."),
+        StatusCode::SERVICE_UNAVAILABLE => (
+            "unavailable",
+            "The service is temporarily unavailable; try again shortly.",
+        ),
         status if status.is_server_error() => ("internal", "Something went wrong on our side."),
         _ => ("error", "The request failed."),
     }
@@ -248,7 +306,9 @@ mod tests {
     use crate::domain::Invalid;
 
     async fn body_json(response: Response) -> serde_json::Value {
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
         serde_json::from_slice(&bytes).unwrap()
     }
 
@@ -264,10 +324,22 @@ mod tests {
             (ApiError::NotFound, 404, "not_found"),
             (ApiError::Conflict("taken"), 409, "conflict"),
             (ApiError::PayloadTooLarge, 413, "payload_too_large"),
-            (ApiError::UnsupportedMediaType, 415, "unsupported_media_type"),
-            (ApiError::RateLimited(Duration::from_millis(1500)), 429, "rate_limited"),
+            (
+                ApiError::UnsupportedMediaType,
+                415,
+                "unsupported_media_type",
+            ),
+            (
+                ApiError::RateLimited(Duration::from_millis(1500)),
+                429,
+                "rate_limited",
+            ),
             (ApiError::Unavailable("db"), 503, "unavailable"),
-            (ApiError::Internal(anyhow::anyhow!("secret detail")), 500, "internal"),
+            (
+                ApiError::Internal(anyhow::anyhow!("secret detail")),
+                500,
+                "internal",
+            ),
         ];
         for (error, status, code) in cases {
             let response = error.into_response();
@@ -287,7 +359,8 @@ mod tests {
 
     #[tokio::test]
     async fn internal_errors_hide_their_cause() {
-        let response = ApiError::Internal(anyhow::anyhow!("password=hunter2 at db:5432")).into_response();
+        let response =
+            ApiError::Internal(anyhow::anyhow!("password=hunter2 at db:5432")).into_response();
         let body = body_json(response).await.to_string();
         assert!(!body.contains("hunter2"), "{body}");
         assert!(!body.contains("5432"), "{body}");
@@ -303,6 +376,9 @@ mod tests {
 
     #[test]
     fn a_missing_row_is_not_found() {
-        assert!(matches!(ApiError::from(diesel::result::Error::NotFound), ApiError::NotFound));
+        assert!(matches!(
+            ApiError::from(diesel::result::Error::NotFound),
+            ApiError::NotFound
+        ));
     }
 }

@@ -25,7 +25,10 @@ pub struct AppState {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("db", &self.db.status()).field("lifecycle", &self.lifecycle).finish_non_exhaustive()
+        f.debug_struct("AppState")
+            .field("db", &self.db.status())
+            .field("lifecycle", &self.lifecycle)
+            .finish_non_exhaustive()
     }
 }
 

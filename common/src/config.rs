@@ -102,6 +102,11 @@ impl LogFormat {
 
 /// Checks a `RUST_LOG` filter.
 pub fn check_log_filter(filter: &str) -> Result<(), ConfigError> {
+    if filter.trim().is_empty() {
+        return Err(ConfigError::new(
+            "RUST_LOG must not be empty (for example: info)",
+        ));
+    }
     tracing_subscriber::EnvFilter::try_new(filter)
         .map(|_| ())
         .map_err(|err| ConfigError(format!("RUST_LOG is not a valid log filter: {err}")))
@@ -160,6 +165,7 @@ mod tests {
         assert!(LogFormat::parse("xml").is_err());
         assert!(check_log_filter("info,tower_http=debug").is_ok());
         assert!(check_log_filter("=[").is_err());
+        assert!(check_log_filter(" ").is_err());
         assert!(parse_http_host("::").is_ok());
         assert!(parse_http_host("localhost").is_err());
     }

@@ -2,7 +2,10 @@
 //! graceful shutdown that lets open requests finish within a grace period.
 
 use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -11,7 +14,9 @@ use http::HeaderName;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Sleep;
 use tower::ServiceExt as _;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -106,6 +111,7 @@ pub async fn serve(
                 .insert(ConnectInfo::<SocketAddr>(peer));
             router.clone().oneshot(request.map(axum::body::Body::new))
         });
+        let stream = FirstBytesDeadline::new(stream, options.header_read_timeout);
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();
@@ -128,6 +134,93 @@ pub async fn serve(
     }
 }
 
+/// Length of the HTTP/2 connection preface: once this many bytes are in, the server has chosen
+/// HTTP/1 or HTTP/2, and HTTP/1's own header read timeout applies.
+const PROTOCOL_DETECTION_BYTES: usize = 24;
+
+/// A client connection whose reads fail once `deadline` passes before the first
+/// [`PROTOCOL_DETECTION_BYTES`] bytes have arrived. hyper's header read timeout starts only
+/// after the protocol is detected, so without this a client that connects and sends nothing
+/// (or a byte or two) would hold its connection open forever.
+#[derive(Debug)]
+struct FirstBytesDeadline {
+    stream: TcpStream,
+    received: usize,
+    deadline: Option<Pin<Box<Sleep>>>,
+}
+
+impl FirstBytesDeadline {
+    fn new(stream: TcpStream, timeout: Duration) -> Self {
+        Self {
+            stream,
+            received: 0,
+            deadline: Some(Box::pin(tokio::time::sleep(timeout))),
+        }
+    }
+}
+
+impl AsyncRead for FirstBytesDeadline {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        match Pin::new(&mut this.stream).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                this.received += buf.filled().len() - before;
+                if this.received >= PROTOCOL_DETECTION_BYTES || buf.filled().len() == before {
+                    this.deadline = None;
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
+            Poll::Pending => match this
+                .deadline
+                .as_mut()
+                .map(|deadline| deadline.as_mut().poll(cx))
+            {
+                Some(Poll::Ready(())) => Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "no request received within the header read timeout",
+                ))),
+                _ => Poll::Pending,
+            },
+        }
+    }
+}
+
+impl AsyncWrite for FirstBytesDeadline {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
 pub async fn stop_signal() {
     let interrupt = async {
@@ -146,5 +239,48 @@ pub async fn stop_signal() {
     tokio::select! {
         () = interrupt => {},
         () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    use super::*;
+
+    async fn connected_pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (client, server)
+    }
+
+    #[tokio::test]
+    async fn a_silent_client_gets_a_timeout_error_instead_of_an_endless_read() {
+        let (_client, server) = connected_pair().await;
+        let mut stream = FirstBytesDeadline::new(server, Duration::from_millis(50));
+        let mut buf = [0_u8; 8];
+        let err = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .expect("the read ends by itself")
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    }
+
+    #[tokio::test]
+    async fn the_deadline_no_longer_applies_once_enough_bytes_have_arrived() {
+        let (mut client, server) = connected_pair().await;
+        let mut stream = FirstBytesDeadline::new(server, Duration::from_millis(50));
+        let request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+        client.write_all(request).await.unwrap();
+        let mut buf = vec![0_u8; request.len()];
+        stream.read_exact(&mut buf).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        client.write_all(b"late").await.unwrap();
+        let mut late = [0_u8; 4];
+        stream.read_exact(&mut late).await.unwrap();
+        assert_eq!(&late, b"late");
     }
 }

@@ -22,6 +22,12 @@ pub fn init(filter: &str, format: LogFormat) {
                     .with_span_list(false),
             )
             .try_init(),
-        LogFormat::Text => registry.with(tracing_subscriber::fmt::layer()).try_init(),
+        // Colours only on a terminal: logs written to files or pipes stay plain text.
+        LogFormat::Text => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout())),
+            )
+            .try_init(),
     };
 }

@@ -169,7 +169,10 @@ impl BackendClient {
     ) -> Result<T, BackendError> {
         let response = self.send(method, path, caller, body).await?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|err| classify_transport(&err))?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|err| classify_transport(&err))?;
         serde_json::from_slice(&bytes).map_err(|err| {
             BackendError::BadGateway(format!("{status} with an unreadable body: {err}"))
         })
@@ -206,7 +209,10 @@ impl BackendClient {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(|err| classify_transport(&err))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|err| classify_transport(&err))?;
         if response.status().is_success() {
             return Ok(response);
         }

@@ -59,7 +59,7 @@ fn default_log_format() -> String {
     "text".to_owned()
 }
 fn default_rust_log() -> String {
-    "taskflow_frontend=info,tower_http=info".to_owned()
+    "taskflow_frontend=info,taskflow_common=info,tower_http=info".to_owned()
 }
 fn default_backend_timeout_ms() -> u64 {
     5000

@@ -19,6 +19,9 @@ pub enum PageError {
     /// No such page or task (404).
     #[error("not found")]
     NotFound,
+    /// A request our pages never send, such as a malformed query or form (400).
+    #[error("bad request")]
+    BadRequest,
     /// The page does not take that method (405).
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -38,6 +41,13 @@ pub enum PageError {
         error: BackendError,
         /// Where the retry link points.
         retry: String,
+    },
+    /// The whole request took longer than `REQUEST_TIMEOUT_SECONDS` (504); `retry` is the page
+    /// to try again, when there is one.
+    #[error("request timed out")]
+    TimedOut {
+        /// Where the retry link points.
+        retry: Option<String>,
     },
     /// Anything unexpected (500).
     #[error(transparent)]
@@ -84,6 +94,10 @@ impl ErrorPage {
     }
 }
 
+const TIMEOUT_HEADING: &str = "This is taking too long";
+const TIMEOUT_MESSAGE: &str =
+    "The task service did not answer in time. Your data is safe; please try again in a moment.";
+
 fn page(status: StatusCode, heading: &str, message: &str, retry: Option<String>) -> Response {
     ErrorPage {
         shell: Shell::new(heading, "", ""),
@@ -110,6 +124,21 @@ impl IntoResponse for PageError {
                 "There is nothing here. It may have been deleted.",
                 None,
             ),
+            Self::BadRequest => page(
+                StatusCode::BAD_REQUEST,
+                "This request could not be understood",
+                "The address or the form was not one this site sends. Go back, reload the page and try again.",
+                None,
+            ),
+            Self::TimedOut { retry } => {
+                tracing::warn!("request timed out");
+                page(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    TIMEOUT_HEADING,
+                    TIMEOUT_MESSAGE,
+                    retry,
+                )
+            }
             Self::MethodNotAllowed => page(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "Not possible here",
@@ -138,8 +167,8 @@ impl IntoResponse for PageError {
                 let (status, heading, message) = match &error {
                     BackendError::Timeout => (
                         StatusCode::GATEWAY_TIMEOUT,
-                        "This is taking too long",
-                        "The task service did not answer in time. Your data is safe; please try again in a moment.",
+                        TIMEOUT_HEADING,
+                        TIMEOUT_MESSAGE,
                     ),
                     BackendError::Unavailable(_) => (
                         StatusCode::SERVICE_UNAVAILABLE,

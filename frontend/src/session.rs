@@ -51,10 +51,17 @@ pub fn start_session(
     jar.add(session).add(user)
 }
 
-/// Removes the session cookies.
+/// A cookie that makes the browser delete cookie `name` (empty, `Max-Age=0`, on `Path=/`).
+fn removal(name: &'static str) -> Cookie<'static> {
+    let mut cookie = Cookie::build((name, "")).path("/").build();
+    cookie.make_removal();
+    cookie
+}
+
+/// Removes the session cookies. The removals are always sent, also when `jar` is not the
+/// request's jar (a jar only sends removals for cookies it was built with).
 pub fn end_session(jar: CookieJar) -> CookieJar {
-    jar.remove(Cookie::build(SESSION_COOKIE).path("/"))
-        .remove(Cookie::build(USER_COOKIE).path("/"))
+    jar.add(removal(SESSION_COOKIE)).add(removal(USER_COOKIE))
 }
 
 /// Kind of a flash message.
@@ -320,6 +327,26 @@ mod tests {
         let (_, flash) = take_flash(incoming);
         assert_eq!(flash, Some(Flash::error("Bad <thing>; 100% sure")));
         assert_eq!(take_flash(CookieJar::new()).1, None);
+    }
+
+    #[test]
+    fn ending_a_session_removes_both_cookies_even_from_an_empty_jar() {
+        for jar in [
+            CookieJar::new(),
+            CookieJar::new().add(Cookie::new(SESSION_COOKIE, "tok")),
+        ] {
+            let jar = end_session(jar);
+            for name in [SESSION_COOKIE, USER_COOKIE] {
+                let cookie = jar.get(name).expect("a removal cookie");
+                assert_eq!(cookie.value(), "", "{name}");
+                assert_eq!(
+                    cookie.max_age(),
+                    Some(cookie::time::Duration::ZERO),
+                    "{name}"
+                );
+                assert_eq!(cookie.path(), Some("/"), "{name}");
+            }
+        }
     }
 
     #[test]

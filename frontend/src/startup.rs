@@ -2,23 +2,25 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::middleware;
-use axum::response::IntoResponse as _;
-use http::{HeaderName, HeaderValue, header};
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse as _, Response};
+use http::{HeaderName, HeaderValue, Method, header};
 use taskflow_common::metrics::{self, MetricsBuilder};
 use taskflow_common::server::{serve, with_request_tracing};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 
 use crate::backend::BackendClient;
 use crate::config::Config;
 use crate::error::PageError;
+use crate::session::safe_next;
 use crate::state::{AppState, CookieSettings, Stopping};
 use crate::{csrf, pages};
 
@@ -73,6 +75,51 @@ impl Application {
     }
 }
 
+/// True for answers meant as they are: pages, JSON, metrics, assets.
+fn is_deliberate(response: &Response) -> bool {
+    if response.status().is_success() || response.status().is_redirection() {
+        return true;
+    }
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|kind| kind.starts_with("text/html") || kind.starts_with("application/json"))
+}
+
+/// Middleware: the whole-request time limit, and error pages in place of the bare plain-text
+/// answers of the layers and extractors inside (body too large, malformed query or form), so
+/// that a browser always gets a page.
+async fn error_pages(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    let retry = if request.method() == Method::GET {
+        request
+            .uri()
+            .path_and_query()
+            .and_then(|target| safe_next(target.as_str()))
+            .map(str::to_owned)
+    } else {
+        None
+    };
+    let Ok(response) = tokio::time::timeout(limit, next.run(request)).await else {
+        return PageError::TimedOut { retry }.into_response();
+    };
+    if is_deliberate(&response) {
+        return response;
+    }
+    let status = response.status();
+    tracing::debug!(
+        status = status.as_u16(),
+        "replacing a bare error answer with a page"
+    );
+    if status == http::StatusCode::PAYLOAD_TOO_LARGE {
+        PageError::PayloadTooLarge.into_response()
+    } else if status.is_client_error() {
+        PageError::BadRequest.into_response()
+    } else {
+        PageError::Internal(anyhow::anyhow!("bare {status} answer")).into_response()
+    }
+}
+
 fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
@@ -86,9 +133,9 @@ pub fn app(state: AppState) -> Router {
             metrics::track,
         ))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
-        .layer(TimeoutLayer::with_status_code(
-            http::StatusCode::GATEWAY_TIMEOUT,
+        .layer(middleware::from_fn_with_state(
             state.config.request_timeout(),
+            error_pages,
         ))
         .layer(CatchPanicLayer::custom(|_| {
             PageError::Internal(anyhow::anyhow!("handler panicked")).into_response()

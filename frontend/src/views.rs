@@ -79,7 +79,11 @@ pub struct FieldErrors(BTreeMap<String, String>);
 impl FieldErrors {
     /// From the backend's field map.
     pub fn from_map(map: BTreeMap<String, String>) -> Self {
-        Self(map.into_iter().map(|(field, message)| (field, sentence(&message))).collect())
+        Self(
+            map.into_iter()
+                .map(|(field, message)| (field, sentence(&message)))
+                .collect(),
+        )
     }
 
     /// Records a message for `field`.
@@ -284,5 +288,86 @@ mod tests {
         assert_eq!(view.tags_input, "home, errand");
         assert_eq!(view.priority_label, "High");
         assert!(!view.edited);
+    }
+
+    #[test]
+    fn backend_field_messages_become_sentences() {
+        let cases = [
+            (
+                "email must be a valid email address",
+                "Email must be a valid email address.",
+            ),
+            ("  title is required  ", "Title is required."),
+            ("Is this right?", "Is this right?"),
+            ("ünïcode first", "Ünïcode first."),
+            ("already a sentence.", "Already a sentence."),
+        ];
+        for (raw, expected) in cases {
+            let errors = FieldErrors::from_map(BTreeMap::from([("f".to_owned(), raw.to_owned())]));
+            assert_eq!(errors.get("f"), Some(expected), "for {raw:?}");
+        }
+    }
+
+    #[test]
+    fn the_first_message_of_a_field_wins_and_unknown_fields_are_listed_apart() {
+        let mut errors = FieldErrors::default();
+        assert!(errors.is_empty());
+        errors.add("title", "First.");
+        errors.add("title", "Second.");
+        errors.add("colour", "Not a field.");
+        assert_eq!(errors.get("title"), Some("First."));
+        assert_eq!(errors.get("tags"), None);
+        assert_eq!(errors.others(&["title", "tags"]), ["colour: Not a field."]);
+        assert!(!errors.is_empty());
+    }
+
+    #[test]
+    fn a_blank_user_name_is_shown_as_you() {
+        let shell = Shell::new("Tasks", "tasks", "tok").with_user("  ");
+        assert_eq!(shell.user_name.as_deref(), Some("you"));
+        let shell = Shell::new("Tasks", "tasks", "tok").with_user("Ann");
+        assert_eq!(shell.user_name.as_deref(), Some("Ann"));
+        assert!(shell.is_current("tasks") && !shell.is_current("login"));
+        assert_eq!(shell.csrf, "tok");
+        assert!(shell.css_url.starts_with("/static/app.css?v="));
+    }
+
+    #[test]
+    fn a_task_changed_after_creation_is_marked_edited_and_its_form_is_filled() {
+        let mut changed = task(false, Some("2026-12-03"));
+        changed.updated_at = "2026-11-21T08:00:00Z".parse().unwrap();
+        changed.description = Some("Two litres".to_owned());
+        let view = TaskView::new(&changed, "2026-11-26".parse().unwrap());
+        assert!(view.edited);
+        assert_eq!(view.updated, "21 Nov 2026, 08:00 UTC");
+        assert_eq!(view.created_iso, "2026-11-20T10:30:00+00:00");
+        let form = view.form();
+        assert_eq!(form.title, "Buy milk");
+        assert_eq!(form.description, "Two litres");
+        assert_eq!(form.due_date, "2026-12-03");
+        assert_eq!(form.tags, "home, errand");
+        assert!(form.is_priority("high") && !form.is_priority("low"));
+        assert!(form.errors.is_empty());
+    }
+
+    #[test]
+    fn a_blank_form_defaults_to_medium_priority() {
+        let form = TaskForm::blank();
+        assert!(form.is_priority("medium"));
+        assert!(form.title.is_empty() && form.tags.is_empty());
+    }
+
+    #[test]
+    fn counts_are_copied_from_the_backend() {
+        let stats = StatsView::from(TaskStats {
+            total: 9,
+            completed: 4,
+            pending: 5,
+            overdue: 2,
+        });
+        assert_eq!(
+            (stats.total, stats.completed, stats.pending, stats.overdue),
+            (9, 4, 5, 2)
+        );
     }
 }

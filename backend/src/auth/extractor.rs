@@ -31,7 +31,10 @@ pub struct AuthUser {
 fn bearer_token(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|token| !token.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|token| !token.is_empty())
 }
 
 impl<S> FromRequestParts<S> for AuthUser
@@ -44,8 +47,11 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let token = bearer_token(parts).ok_or(ApiError::Unauthorized)?;
-        let claims = JwtKeys::from_ref(state).verify(token).ok_or(ApiError::Unauthorized)?;
-        let token_expires_at = DateTime::from_timestamp(claims.exp, 0).ok_or(ApiError::Unauthorized)?;
+        let claims = JwtKeys::from_ref(state)
+            .verify(token)
+            .ok_or(ApiError::Unauthorized)?;
+        let token_expires_at =
+            DateTime::from_timestamp(claims.exp, 0).ok_or(ApiError::Unauthorized)?;
         let pool = DbPool::from_ref(state);
         let mut conn = pool.get().await?;
         let user = repo::users::find_for_session(&mut conn, claims.sub, claims.jti)
@@ -68,7 +74,12 @@ mod tests {
     use super::*;
 
     fn parts(value: &str) -> Parts {
-        http::Request::builder().header(AUTHORIZATION, value).body(()).unwrap().into_parts().0
+        http::Request::builder()
+            .header(AUTHORIZATION, value)
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0
     }
 
     #[test]

@@ -46,7 +46,9 @@ struct Keys {
 
 impl std::fmt::Debug for JwtKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtKeys").field("ttl", &self.inner.ttl).finish_non_exhaustive()
+        f.debug_struct("JwtKeys")
+            .field("ttl", &self.inner.ttl)
+            .finish_non_exhaustive()
     }
 }
 
@@ -72,10 +74,21 @@ impl JwtKeys {
 
     /// Signs a new token for `user_id`, valid from `now` for the configured lifetime.
     pub fn issue(&self, user_id: Uuid, now: DateTime<Utc>) -> anyhow::Result<IssuedToken> {
+        // JWT times are whole seconds; announce exactly the expiry the token carries.
+        let now = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
         let expires_at = now + self.inner.ttl;
-        let claims = Claims { sub: user_id, iat: now.timestamp(), exp: expires_at.timestamp(), jti: Uuid::new_v4() };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.inner.encoding)
-            .map_err(|err| anyhow::anyhow!("signing token: {err}"))?;
+        let claims = Claims {
+            sub: user_id,
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+            jti: Uuid::new_v4(),
+        };
+        let token = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.inner.encoding,
+        )
+        .map_err(|err| anyhow::anyhow!("signing token: {err}"))?;
         Ok(IssuedToken { token, expires_at })
     }
 
@@ -92,7 +105,10 @@ mod tests {
     use super::*;
 
     fn keys() -> JwtKeys {
-        JwtKeys::new(&SecretString::from("k".repeat(32)), Duration::from_secs(3600))
+        JwtKeys::new(
+            &SecretString::from("k".repeat(32)),
+            Duration::from_secs(3600),
+        )
     }
 
     #[test]
@@ -103,26 +119,46 @@ mod tests {
         assert_eq!(claims.sub, user);
         assert_eq!(claims.exp - claims.iat, 3600);
         assert_eq!(claims.exp, issued.expires_at.timestamp());
+        assert_eq!(
+            issued.expires_at.timestamp_subsec_nanos(),
+            0,
+            "the announced expiry is the token's"
+        );
     }
 
     #[test]
     fn a_token_signed_with_another_secret_is_refused() {
-        let other = JwtKeys::new(&SecretString::from("o".repeat(32)), Duration::from_secs(3600));
+        let other = JwtKeys::new(
+            &SecretString::from("o".repeat(32)),
+            Duration::from_secs(3600),
+        );
         let issued = other.issue(Uuid::new_v4(), Utc::now()).unwrap();
         assert!(keys().verify(&issued.token).is_none());
     }
 
     #[test]
     fn an_expired_token_is_refused() {
-        let issued = keys().issue(Uuid::new_v4(), Utc::now() - chrono::Duration::hours(2)).unwrap();
+        let issued = keys()
+            .issue(Uuid::new_v4(), Utc::now() - chrono::Duration::hours(2))
+            .unwrap();
         assert!(keys().verify(&issued.token).is_none());
     }
 
     #[test]
     fn a_token_with_another_algorithm_is_refused() {
-        let claims = Claims { sub: Uuid::new_v4(), iat: Utc::now().timestamp(), exp: Utc::now().timestamp() + 60, jti: Uuid::new_v4() };
+        let claims = Claims {
+            sub: Uuid::new_v4(),
+            iat: Utc::now().timestamp(),
+            exp: Utc::now().timestamp() + 60,
+            jti: Uuid::new_v4(),
+        };
         let secret = "k".repeat(32);
-        let hs512 = jsonwebtoken::encode(&Header::new(Algorithm::HS512), &claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap();
+        let hs512 = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS512),
+            &claims,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap();
         assert!(keys().verify(&hs512).is_none());
     }
 

@@ -29,7 +29,9 @@ impl EmailAddress {
         )
         .is_ok();
         if !valid {
-            return Err(Invalid::new("email must be a valid address such as name@example.com"));
+            return Err(Invalid::new(
+                "email must be a valid address such as name@example.com",
+            ));
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -48,20 +50,38 @@ mod tests {
 
     #[test]
     fn a_plain_address_is_accepted_and_trimmed() {
-        assert_eq!(EmailAddress::parse("  Ann@Example.com ").unwrap().as_ref(), "Ann@Example.com");
+        assert_eq!(
+            EmailAddress::parse("  Ann@Example.com ").unwrap().as_ref(),
+            "Ann@Example.com"
+        );
     }
 
     #[test]
     fn malformed_addresses_are_rejected() {
-        for raw in ["", "   ", "ann", "ann@", "@example.com", "ann@example", "Ann <ann@example.com>", "a b@example.com"] {
-            assert!(EmailAddress::parse(raw).is_err(), "{raw:?} should be rejected");
+        for raw in [
+            "",
+            "   ",
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "Ann <ann@example.com>",
+            "a b@example.com",
+        ] {
+            assert!(
+                EmailAddress::parse(raw).is_err(),
+                "{raw:?} should be rejected"
+            );
         }
     }
 
     #[test]
     fn an_overlong_address_is_rejected() {
         let raw = format!("{}@example.com", "a".repeat(250));
-        assert_eq!(EmailAddress::parse(&raw).unwrap_err().0, "email must be at most 254 characters");
+        assert_eq!(
+            EmailAddress::parse(&raw).unwrap_err().0,
+            "email must be at most 254 characters"
+        );
     }
 
     proptest! {

@@ -23,7 +23,9 @@ impl TaskTitle {
             return Err(Invalid::new("title must be at most 200 characters"));
         }
         if trimmed.chars().any(is_disallowed_in_line) {
-            return Err(Invalid::new("title must be a single line without control characters"));
+            return Err(Invalid::new(
+                "title must be a single line without control characters",
+            ));
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -57,8 +59,13 @@ impl TaskDescription {
         if trimmed.chars().count() > Self::MAX_CHARS {
             return Err(Invalid::new("description must be at most 1000 characters"));
         }
-        if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
-            return Err(Invalid::new("description must not contain control characters"));
+        if trimmed
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+        {
+            return Err(Invalid::new(
+                "description must not contain control characters",
+            ));
         }
         Ok(Some(Self(trimmed.to_owned())))
     }
@@ -70,7 +77,9 @@ impl TaskDescription {
 }
 
 /// How important a task is. Stored as a small integer so that ordering by priority is natural.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
     /// Can wait.
@@ -147,7 +156,9 @@ impl TaskTags {
             return Err(Invalid::new("each tag must be at most 30 characters"));
         }
         if tag.chars().any(|c| c.is_control() || c == ',') {
-            return Err(Invalid::new("tags must not contain commas or control characters"));
+            return Err(Invalid::new(
+                "tags must not contain commas or control characters",
+            ));
         }
         Ok(tag)
     }
@@ -165,7 +176,10 @@ mod tests {
 
     #[test]
     fn a_title_is_trimmed() {
-        assert_eq!(TaskTitle::parse("  Buy milk \n").unwrap().as_ref(), "Buy milk");
+        assert_eq!(
+            TaskTitle::parse("  Buy milk \n").unwrap().as_ref(),
+            "Buy milk"
+        );
     }
 
     #[test]
@@ -173,20 +187,34 @@ mod tests {
         let cases = [
             ("", "title must not be blank"),
             ("   \t", "title must not be blank"),
-            ("two\nlines", "title must be a single line without control characters"),
+            (
+                "two\nlines",
+                "title must be a single line without control characters",
+            ),
         ];
         for (raw, expected) in cases {
-            assert_eq!(TaskTitle::parse(raw).unwrap_err().0, expected, "for {raw:?}");
+            assert_eq!(
+                TaskTitle::parse(raw).unwrap_err().0,
+                expected,
+                "for {raw:?}"
+            );
         }
         assert!(TaskTitle::parse(&"t".repeat(200)).is_ok());
         assert!(TaskTitle::parse(&"t".repeat(201)).is_err());
-        assert!(TaskTitle::parse(&"ü".repeat(200)).is_ok(), "the limit counts characters, not bytes");
+        assert!(
+            TaskTitle::parse(&"ü".repeat(200)).is_ok(),
+            "the limit counts characters, not bytes"
+        );
     }
 
     #[test]
     fn a_blank_description_means_none() {
         assert_eq!(TaskDescription::parse("  ").unwrap(), None);
-        assert!(TaskDescription::parse("line one\nline two").unwrap().is_some());
+        assert!(
+            TaskDescription::parse("line one\nline two")
+                .unwrap()
+                .is_some()
+        );
         assert!(TaskDescription::parse(&"d".repeat(1000)).unwrap().is_some());
         assert!(TaskDescription::parse(&"d".repeat(1001)).is_err());
     }
@@ -204,9 +232,15 @@ mod tests {
     #[test]
     fn tags_are_normalised_and_bounded() {
         let raw: Vec<String> = ["Work", " work ", "Home"].map(str::to_owned).to_vec();
-        assert_eq!(TaskTags::parse(&raw).unwrap().into_inner(), ["work", "home"]);
+        assert_eq!(
+            TaskTags::parse(&raw).unwrap().into_inner(),
+            ["work", "home"]
+        );
         let eleven: Vec<String> = (0..11).map(|i| format!("t{i}")).collect();
-        assert_eq!(TaskTags::parse(&eleven).unwrap_err().0, "tags must hold at most 10 labels");
+        assert_eq!(
+            TaskTags::parse(&eleven).unwrap_err().0,
+            "tags must hold at most 10 labels"
+        );
         assert!(TaskTags::parse(&["a,b".to_owned()]).is_err());
         assert!(TaskTags::parse(&[" ".to_owned()]).is_err());
         assert!(TaskTags::parse(&["x".repeat(31)]).is_err());

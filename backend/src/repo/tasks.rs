@@ -3,12 +3,12 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::dsl::sql;
-use diesel::{
-    AsChangeset, BoolExpressionMethods as _, ExpressionMethods as _, Insertable, PgArrayExpressionMethods as _,
-    PgSortExpressionMethods as _, PgTextExpressionMethods as _, QueryDsl as _, QueryResult, Queryable, Selectable,
-    SelectableHelper as _,
-};
 use diesel::sql_types::{BigInt, Date};
+use diesel::{
+    AsChangeset, BoolExpressionMethods as _, ExpressionMethods as _, Insertable,
+    PgArrayExpressionMethods as _, PgSortExpressionMethods as _, PgTextExpressionMethods as _,
+    QueryDsl as _, QueryResult, Queryable, Selectable, SelectableHelper as _,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
 use uuid::Uuid;
 
@@ -138,7 +138,11 @@ fn like_pattern(text: &str) -> String {
 }
 
 /// One page of a user's tasks plus the number of tasks matching the filters, in one query.
-pub async fn list(conn: &mut AsyncPgConnection, user_id: Uuid, query: &ListQuery) -> QueryResult<(Vec<TaskRow>, i64)> {
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    query: &ListQuery,
+) -> QueryResult<(Vec<TaskRow>, i64)> {
     let mut select = tasks::table
         .filter(tasks::user_id.eq(user_id))
         .select((TaskRow::as_select(), sql::<BigInt>("count(*) OVER ()")))
@@ -156,7 +160,11 @@ pub async fn list(conn: &mut AsyncPgConnection, user_id: Uuid, query: &ListQuery
     }
     if let Some(search) = &query.search {
         let pattern = like_pattern(search);
-        select = select.filter(tasks::title.ilike(pattern.clone()).or(tasks::description.ilike(pattern)));
+        select = select.filter(
+            tasks::title
+                .ilike(pattern.clone())
+                .or(tasks::description.ilike(pattern)),
+        );
     }
     if let Some(before) = query.due_before {
         select = select.filter(tasks::due_date.lt(before));
@@ -165,18 +173,42 @@ pub async fn list(conn: &mut AsyncPgConnection, user_id: Uuid, query: &ListQuery
         select = select.filter(tasks::due_date.gt(after));
     }
     select = match (query.sort, query.order) {
-        (SortField::Created, SortOrder::Asc) => select.order_by(tasks::created_at.asc()).then_order_by(tasks::id.asc()),
-        (SortField::Created, SortOrder::Desc) => select.order_by(tasks::created_at.desc()).then_order_by(tasks::id.desc()),
-        (SortField::Updated, SortOrder::Asc) => select.order_by(tasks::updated_at.asc()).then_order_by(tasks::id.asc()),
-        (SortField::Updated, SortOrder::Desc) => select.order_by(tasks::updated_at.desc()).then_order_by(tasks::id.desc()),
-        (SortField::Due, SortOrder::Asc) => select.order_by(tasks::due_date.asc().nulls_last()).then_order_by(tasks::id.asc()),
-        (SortField::Due, SortOrder::Desc) => select.order_by(tasks::due_date.desc().nulls_last()).then_order_by(tasks::id.desc()),
-        (SortField::Priority, SortOrder::Asc) => select.order_by(tasks::priority.asc()).then_order_by(tasks::id.desc()),
-        (SortField::Priority, SortOrder::Desc) => select.order_by(tasks::priority.desc()).then_order_by(tasks::id.desc()),
-        (SortField::Title, SortOrder::Asc) => select.order_by(lower(tasks::title).asc()).then_order_by(tasks::id.asc()),
-        (SortField::Title, SortOrder::Desc) => select.order_by(lower(tasks::title).desc()).then_order_by(tasks::id.desc()),
+        (SortField::Created, SortOrder::Asc) => select
+            .order_by(tasks::created_at.asc())
+            .then_order_by(tasks::id.asc()),
+        (SortField::Created, SortOrder::Desc) => select
+            .order_by(tasks::created_at.desc())
+            .then_order_by(tasks::id.desc()),
+        (SortField::Updated, SortOrder::Asc) => select
+            .order_by(tasks::updated_at.asc())
+            .then_order_by(tasks::id.asc()),
+        (SortField::Updated, SortOrder::Desc) => select
+            .order_by(tasks::updated_at.desc())
+            .then_order_by(tasks::id.desc()),
+        (SortField::Due, SortOrder::Asc) => select
+            .order_by(tasks::due_date.asc().nulls_last())
+            .then_order_by(tasks::id.asc()),
+        (SortField::Due, SortOrder::Desc) => select
+            .order_by(tasks::due_date.desc().nulls_last())
+            .then_order_by(tasks::id.desc()),
+        (SortField::Priority, SortOrder::Asc) => select
+            .order_by(tasks::priority.asc())
+            .then_order_by(tasks::id.desc()),
+        (SortField::Priority, SortOrder::Desc) => select
+            .order_by(tasks::priority.desc())
+            .then_order_by(tasks::id.desc()),
+        (SortField::Title, SortOrder::Asc) => select
+            .order_by(lower(tasks::title).asc())
+            .then_order_by(tasks::id.asc()),
+        (SortField::Title, SortOrder::Desc) => select
+            .order_by(lower(tasks::title).desc())
+            .then_order_by(tasks::id.desc()),
     };
-    let rows: Vec<(TaskRow, i64)> = select.limit(query.limit).offset(query.offset).load(conn).await?;
+    let rows: Vec<(TaskRow, i64)> = select
+        .limit(query.limit)
+        .offset(query.offset)
+        .load(conn)
+        .await?;
     let total = match <[_]>::first(&rows) {
         Some((_, total)) => *total,
         // A page past the end has no rows to carry the count; count separately.
@@ -187,13 +219,23 @@ pub async fn list(conn: &mut AsyncPgConnection, user_id: Uuid, query: &ListQuery
 }
 
 async fn count(conn: &mut AsyncPgConnection, user_id: Uuid, query: &ListQuery) -> QueryResult<i64> {
-    let unpaged = ListQuery { limit: 1, offset: 0, ..query.clone() };
-    Box::pin(list(conn, user_id, &unpaged)).await.map(|(_, total)| total)
+    let unpaged = ListQuery {
+        limit: 1,
+        offset: 0,
+        ..query.clone()
+    };
+    Box::pin(list(conn, user_id, &unpaged))
+        .await
+        .map(|(_, total)| total)
 }
 
 /// Inserts a task.
 pub async fn insert(conn: &mut AsyncPgConnection, task: &NewTask) -> QueryResult<TaskRow> {
-    diesel::insert_into(tasks::table).values(task).returning(TaskRow::as_returning()).get_result(conn).await
+    diesel::insert_into(tasks::table)
+        .values(task)
+        .returning(TaskRow::as_returning())
+        .get_result(conn)
+        .await
 }
 
 /// One task of the user.
@@ -207,22 +249,35 @@ pub async fn find(conn: &mut AsyncPgConnection, user_id: Uuid, id: i64) -> Query
 }
 
 /// Applies changes to one task of the user and returns the result.
-pub async fn update(conn: &mut AsyncPgConnection, user_id: Uuid, id: i64, changes: &TaskChanges) -> QueryResult<TaskRow> {
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    id: i64,
+    changes: &TaskChanges,
+) -> QueryResult<TaskRow> {
     if changes.is_empty() {
         return find(conn, user_id, id).await;
     }
-    diesel::update(tasks::table.filter(tasks::id.eq(id)).filter(tasks::user_id.eq(user_id)))
-        .set(changes)
-        .returning(TaskRow::as_returning())
-        .get_result(conn)
-        .await
+    diesel::update(
+        tasks::table
+            .filter(tasks::id.eq(id))
+            .filter(tasks::user_id.eq(user_id)),
+    )
+    .set(changes)
+    .returning(TaskRow::as_returning())
+    .get_result(conn)
+    .await
 }
 
 /// Deletes one task of the user; false when there was none.
 pub async fn delete(conn: &mut AsyncPgConnection, user_id: Uuid, id: i64) -> QueryResult<bool> {
-    let deleted = diesel::delete(tasks::table.filter(tasks::id.eq(id)).filter(tasks::user_id.eq(user_id)))
-        .execute(conn)
-        .await?;
+    let deleted = diesel::delete(
+        tasks::table
+            .filter(tasks::id.eq(id))
+            .filter(tasks::user_id.eq(user_id)),
+    )
+    .execute(conn)
+    .await?;
     Ok(deleted > 0)
 }
 
@@ -235,7 +290,11 @@ pub struct TaskCounts {
 }
 
 /// Counts a user's tasks in one pass; overdue means not completed and due before `today`.
-pub async fn counts(conn: &mut AsyncPgConnection, user_id: Uuid, today: NaiveDate) -> QueryResult<TaskCounts> {
+pub async fn counts(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    today: NaiveDate,
+) -> QueryResult<TaskCounts> {
     let (total, completed, overdue) = tasks::table
         .filter(tasks::user_id.eq(user_id))
         .select(
@@ -247,7 +306,11 @@ pub async fn counts(conn: &mut AsyncPgConnection, user_id: Uuid, today: NaiveDat
         )
         .get_result::<(i64, i64, i64)>(conn)
         .await?;
-    Ok(TaskCounts { total, completed, overdue })
+    Ok(TaskCounts {
+        total,
+        completed,
+        overdue,
+    })
 }
 
 #[cfg(test)]
@@ -263,6 +326,12 @@ mod tests {
     #[test]
     fn empty_changes_are_detected() {
         assert!(TaskChanges::default().is_empty());
-        assert!(!TaskChanges { description: Some(None), ..TaskChanges::default() }.is_empty());
+        assert!(
+            !TaskChanges {
+                description: Some(None),
+                ..TaskChanges::default()
+            }
+            .is_empty()
+        );
     }
 }

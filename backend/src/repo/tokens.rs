@@ -8,7 +8,12 @@ use uuid::Uuid;
 use crate::db::schema::revoked_tokens;
 
 /// Records a token as revoked and forgets revocations whose tokens have expired anyway.
-pub async fn revoke(conn: &mut AsyncPgConnection, jti: Uuid, user_id: Uuid, expires_at: DateTime<Utc>) -> QueryResult<()> {
+pub async fn revoke(
+    conn: &mut AsyncPgConnection,
+    jti: Uuid,
+    user_id: Uuid,
+    expires_at: DateTime<Utc>,
+) -> QueryResult<()> {
     diesel::insert_into(revoked_tokens::table)
         .values((
             revoked_tokens::jti.eq(jti),

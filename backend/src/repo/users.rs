@@ -1,7 +1,10 @@
 //! The `users` table.
 
 use chrono::{DateTime, Utc};
-use diesel::{ExpressionMethods as _, Insertable, OptionalExtension as _, QueryDsl as _, QueryResult, Queryable, Selectable, SelectableHelper as _};
+use diesel::{
+    ExpressionMethods as _, Insertable, OptionalExtension as _, QueryDsl as _, QueryResult,
+    Queryable, Selectable, SelectableHelper as _,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
 use uuid::Uuid;
 
@@ -34,16 +37,28 @@ struct NewUser<'a> {
 
 /// Inserts an account. A duplicate email fails with a unique violation of
 /// [`EMAIL_UNIQUE_INDEX`].
-pub async fn insert(conn: &mut AsyncPgConnection, name: &str, email: &str, password_hash: &str) -> QueryResult<UserRow> {
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    name: &str,
+    email: &str,
+    password_hash: &str,
+) -> QueryResult<UserRow> {
     diesel::insert_into(users::table)
-        .values(NewUser { name, email, password_hash })
+        .values(NewUser {
+            name,
+            email,
+            password_hash,
+        })
         .returning(UserRow::as_returning())
         .get_result(conn)
         .await
 }
 
 /// Finds an account by email, ignoring letter case.
-pub async fn find_by_email(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<Option<UserRow>> {
+pub async fn find_by_email(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+) -> QueryResult<Option<UserRow>> {
     users::table
         .filter(lower(users::email).eq(lower(email)))
         .select(UserRow::as_select())
@@ -53,7 +68,11 @@ pub async fn find_by_email(conn: &mut AsyncPgConnection, email: &str) -> QueryRe
 }
 
 /// Finds the account behind a session token, unless that token was revoked.
-pub async fn find_for_session(conn: &mut AsyncPgConnection, user_id: Uuid, jti: Uuid) -> QueryResult<Option<UserRow>> {
+pub async fn find_for_session(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    jti: Uuid,
+) -> QueryResult<Option<UserRow>> {
     let revoked = revoked_tokens::table.filter(revoked_tokens::jti.eq(jti));
     users::table
         .filter(users::id.eq(user_id))

@@ -84,7 +84,11 @@ pub struct LoginResponse {
     pub user: UserResponse,
 }
 
-fn check_rate(limits: &AuthRateLimits, parts: &http::request::Parts, email: &str) -> Result<(), ApiError> {
+fn check_rate(
+    limits: &AuthRateLimits,
+    parts: &http::request::Parts,
+    email: &str,
+) -> Result<(), ApiError> {
     let Some(ip) = limits.client_ip(parts) else {
         return Ok(());
     };
@@ -119,16 +123,27 @@ async fn register(
     check_rate(&limits, &parts, email.as_ref())?;
     let hash = hasher.hash(password.secret()).await?;
     let mut conn = pool.get().await?;
-    let user = repo::users::insert(&mut conn, name.as_ref(), email.as_ref(), &hash).await.map_err(|err| {
-        if repo::is_unique_violation(&err, repo::users::EMAIL_UNIQUE_INDEX) {
-            ApiError::Conflict("An account with this email already exists.")
-        } else {
-            err.into()
-        }
-    })?;
+    let user = repo::users::insert(&mut conn, name.as_ref(), email.as_ref(), &hash)
+        .await
+        .map_err(|err| {
+            if repo::is_unique_violation(&err, repo::users::EMAIL_UNIQUE_INDEX) {
+                ApiError::Conflict("An account with this email already exists.")
+            } else {
+                err.into()
+            }
+        })?;
     tracing::info!(user_id = %user.id, "account created");
-    let body = UserResponse { id: user.id, name: user.name, email: user.email, created_at: user.created_at };
-    Ok((StatusCode::CREATED, [(http::header::LOCATION, "/api/auth/me")], Json(body)))
+    let body = UserResponse {
+        id: user.id,
+        name: user.name,
+        email: user.email,
+        created_at: user.created_at,
+    };
+    Ok((
+        StatusCode::CREATED,
+        [(http::header::LOCATION, "/api/auth/me")],
+        Json(body),
+    ))
 }
 
 /// Exchange email and password for a bearer token.
@@ -171,7 +186,12 @@ async fn login(
     };
     let password = SecretString::from(body.password);
     // Unknown emails are checked against a dummy hash so both failures take the same time.
-    let verified = hasher.verify(&password, user.as_ref().map(|user| user.password_hash.as_str())).await?;
+    let verified = hasher
+        .verify(
+            &password,
+            user.as_ref().map(|user| user.password_hash.as_str()),
+        )
+        .await?;
     let user = match user {
         Some(user) if verified => user,
         _ => return Err(ApiError::InvalidCredentials),
@@ -182,7 +202,12 @@ async fn login(
         access_token: issued.token,
         token_type: "Bearer",
         expires_at: issued.expires_at,
-        user: UserResponse { id: user.id, name: user.name, email: user.email, created_at: user.created_at },
+        user: UserResponse {
+            id: user.id,
+            name: user.name,
+            email: user.email,
+            created_at: user.created_at,
+        },
     }))
 }
 
@@ -196,7 +221,12 @@ async fn login(
     )
 )]
 async fn me(user: AuthUser) -> Json<UserResponse> {
-    Json(UserResponse { id: user.id, name: user.name, email: user.email, created_at: user.created_at })
+    Json(UserResponse {
+        id: user.id,
+        name: user.name,
+        email: user.email,
+        created_at: user.created_at,
+    })
 }
 
 /// End this session: the token is refused from now on.

@@ -9,7 +9,8 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::Value;
 
-static OPENAPI: LazyLock<Value> = LazyLock::new(|| serde_json::to_value(super::openapi()).unwrap_or(Value::Null));
+static OPENAPI: LazyLock<Value> =
+    LazyLock::new(|| serde_json::to_value(super::openapi()).unwrap_or(Value::Null));
 
 /// `GET /api/openapi.json`.
 pub async fn openapi_json() -> Json<Value> {
@@ -68,7 +69,11 @@ struct SchemaView {
 }
 
 fn text(value: &Value, key: &str) -> String {
-    value.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// The schema name of a `$ref`, or a short description of an inline schema.
@@ -98,7 +103,10 @@ impl ApiDocsPage {
                                 .map(|p| ParameterView {
                                     name: text(p, "name"),
                                     location: text(p, "in"),
-                                    required: p.get("required").and_then(Value::as_bool).unwrap_or(false),
+                                    required: p
+                                        .get("required")
+                                        .and_then(Value::as_bool)
+                                        .unwrap_or(false),
                                     description: text(p, "description"),
                                 })
                                 .collect()
@@ -146,9 +154,21 @@ impl ApiDocsPage {
             })
             .unwrap_or_default();
         Self {
-            title: doc.pointer("/info/title").and_then(Value::as_str).unwrap_or("API").to_owned(),
-            description: doc.pointer("/info/description").and_then(Value::as_str).unwrap_or_default().to_owned(),
-            version: doc.pointer("/info/version").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            title: doc
+                .pointer("/info/title")
+                .and_then(Value::as_str)
+                .unwrap_or("API")
+                .to_owned(),
+            description: doc
+                .pointer("/info/description")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            version: doc
+                .pointer("/info/version")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
             operations,
             schemas,
         }
@@ -166,9 +186,18 @@ mod tests {
         let paths = OPENAPI["paths"].as_object().unwrap();
         assert!(paths.len() >= 8, "{paths:?}");
         for path in paths.keys() {
-            assert!(html.contains(&format!("<code>{path}</code>")), "{path} missing from the page");
+            assert!(
+                html.contains(&format!("<code>{path}</code>")),
+                "{path} missing from the page"
+            );
         }
-        assert!(html.contains("id=\"schema-CreateTaskRequest\""), "schemas are listed");
-        assert!(!html.contains("http://") && !html.contains("https://"), "the page must not load anything from elsewhere");
+        assert!(
+            html.contains("id=\"schema-CreateTaskRequest\""),
+            "schemas are listed"
+        );
+        assert!(
+            !html.contains("http://") && !html.contains("https://"),
+            "the page must not load anything from elsewhere"
+        );
     }
 }

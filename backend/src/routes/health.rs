@@ -16,7 +16,9 @@ use crate::state::{AppState, Lifecycle};
 
 /// `/healthz` and `/readyz`.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
 }
 
 /// Health answer.
@@ -59,7 +61,13 @@ async fn readyz(State(lifecycle): State<Lifecycle>, State(pool): State<DbPool>) 
 }
 
 fn not_ready(reason: &str) -> Response {
-    let body = ErrorBody { error: ErrorDetail { code: "not_ready", message: format!("Not ready: {reason}."), fields: None } };
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: "not_ready",
+            message: format!("Not ready: {reason}."),
+            fields: None,
+        },
+    };
     (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }
 

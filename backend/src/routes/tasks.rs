@@ -15,7 +15,9 @@ use crate::domain::{FieldErrors, Invalid, Priority, TaskDescription, TaskTags, T
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::repo;
-use crate::repo::tasks::{ListQuery, NewTask, SortField, SortOrder, StatusFilter, TaskChanges, TaskRow};
+use crate::repo::tasks::{
+    ListQuery, NewTask, SortField, SortOrder, StatusFilter, TaskChanges, TaskRow,
+};
 use crate::state::AppState;
 
 /// Most tasks per page.
@@ -28,7 +30,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(tasks_list).post(tasks_create))
         .route("/stats", get(tasks_stats))
-        .route("/{id}", get(tasks_get).patch(tasks_update).delete(tasks_delete))
+        .route(
+            "/{id}",
+            get(tasks_get).patch(tasks_update).delete(tasks_delete),
+        )
 }
 
 /// A task as the API returns it.
@@ -183,19 +188,35 @@ pub struct UpdateTaskRequest {
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from one not sent (`None`, via `default`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
 fn parse_date(field: &str, raw: &str) -> Result<NaiveDate, Invalid> {
-    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
-        .map_err(|_| Invalid::new(format!("{field} must be a date in the form YYYY-MM-DD")))
+    let raw = raw.trim();
+    // chrono's `%Y`, `%m` and `%d` also take fewer digits (`26-1-1`); only YYYY-MM-DD is accepted.
+    let shaped = raw.len() == 10
+        && raw.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    shaped
+        .then(|| NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok())
+        .flatten()
+        .ok_or_else(|| Invalid::new(format!("{field} must be a date in the form YYYY-MM-DD")))
 }
 
 fn parse_positive(field: &str, raw: &str, max: i64) -> Result<i64, Invalid> {
     match raw.trim().parse::<i64>() {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
-        _ => Err(Invalid::new(format!("{field} must be a whole number from 1 to {max}"))),
+        _ => Err(Invalid::new(format!(
+            "{field} must be a whole number from 1 to {max}"
+        ))),
     }
 }
 
@@ -207,18 +228,46 @@ impl TaskListParams {
             Some("pending") => StatusFilter::Pending,
             Some("completed") => StatusFilter::Completed,
             Some(_) => {
-                errors.add("status", Invalid::new("status must be one of: all, pending, completed"));
+                errors.add(
+                    "status",
+                    Invalid::new("status must be one of: all, pending, completed"),
+                );
                 StatusFilter::All
             }
         };
-        let priority = self.priority.as_deref().filter(|raw| !raw.trim().is_empty()).and_then(|raw| errors.check("priority", Priority::parse(raw)));
-        let tag = self.tag.as_deref().filter(|raw| !raw.trim().is_empty()).and_then(|raw| errors.check("tag", TaskTags::parse_one(raw)));
-        let search = self.search.map(|raw| raw.trim().to_owned()).filter(|raw| !raw.is_empty());
-        if search.as_ref().is_some_and(|text| text.chars().count() > 200) {
-            errors.add("search", Invalid::new("search must be at most 200 characters"));
+        let priority = self
+            .priority
+            .as_deref()
+            .filter(|raw| !raw.trim().is_empty())
+            .and_then(|raw| errors.check("priority", Priority::parse(raw)));
+        let tag = self
+            .tag
+            .as_deref()
+            .filter(|raw| !raw.trim().is_empty())
+            .and_then(|raw| errors.check("tag", TaskTags::parse_one(raw)));
+        let search = self
+            .search
+            .map(|raw| raw.trim().to_owned())
+            .filter(|raw| !raw.is_empty());
+        if search
+            .as_ref()
+            .is_some_and(|text| text.chars().count() > 200)
+        {
+            errors.add(
+                "search",
+                Invalid::new("search must be at most 200 characters"),
+            );
         }
-        let due_before = self.due_before.as_deref().filter(|raw| !raw.trim().is_empty()).and_then(|raw| errors.check("due_before", parse_date("due_before", raw)));
-        let due_after = self.due_after.as_deref().filter(|raw| !raw.trim().is_empty()).and_then(|raw| errors.check("due_after", parse_date("due_after", raw)));
+        let due_before = self
+            .due_before
+            .as_deref()
+            .filter(|raw| !raw.trim().is_empty())
+            .and_then(|raw| errors.check("due_before", parse_date("due_before", raw)));
+        let due_after = self
+            .due_after
+            .as_deref()
+            .filter(|raw| !raw.trim().is_empty())
+            .and_then(|raw| errors.check("due_after", parse_date("due_after", raw)));
         let sort = match self.sort.as_deref().map(str::trim) {
             None | Some("" | "created") => SortField::Created,
             Some("updated") => SortField::Updated,
@@ -226,7 +275,10 @@ impl TaskListParams {
             Some("priority") => SortField::Priority,
             Some("title") => SortField::Title,
             Some(_) => {
-                errors.add("sort", Invalid::new("sort must be one of: created, updated, due, priority, title"));
+                errors.add(
+                    "sort",
+                    Invalid::new("sort must be one of: created, updated, due, priority, title"),
+                );
                 SortField::Created
             }
         };
@@ -256,7 +308,18 @@ impl TaskListParams {
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
-        let query = ListQuery { status, priority, tag, search, due_before, due_after, sort, order, limit, offset: (page - 1) * limit };
+        let query = ListQuery {
+            status,
+            priority,
+            tag,
+            search,
+            due_before,
+            due_after,
+            sort,
+            order,
+            limit,
+            offset: (page - 1) * limit,
+        };
         Ok((query, page))
     }
 }
@@ -317,11 +380,19 @@ async fn tasks_create(
         Some(raw) => errors.check("priority", Priority::parse(raw)),
     };
     let due_date = match body.due_date.as_deref() {
-        None | Some("") => Some(None),
-        Some(raw) => errors.check("due_date", parse_date("due_date", raw)).map(Some),
+        None => Some(None),
+        Some(raw) if raw.trim().is_empty() => Some(None),
+        Some(raw) => errors
+            .check("due_date", parse_date("due_date", raw))
+            .map(Some),
     };
-    let tags = errors.check("tags", TaskTags::parse(body.tags.as_deref().unwrap_or_default()));
-    let (Some(title), Some(description), Some(priority), Some(due_date), Some(tags)) = (title, description, priority, due_date, tags) else {
+    let tags = errors.check(
+        "tags",
+        TaskTags::parse(body.tags.as_deref().unwrap_or_default()),
+    );
+    let (Some(title), Some(description), Some(priority), Some(due_date), Some(tags)) =
+        (title, description, priority, due_date, tags)
+    else {
         return Err(ApiError::Validation(errors));
     };
     let new = NewTask {
@@ -336,7 +407,11 @@ async fn tasks_create(
     let mut conn = pool.get().await?;
     let row = repo::tasks::insert(&mut conn, &new).await?;
     let location = format!("/api/tasks/{}", row.id);
-    Ok((StatusCode::CREATED, [(http::header::LOCATION, location)], Json(TaskResponse::from(row))))
+    Ok((
+        StatusCode::CREATED,
+        [(http::header::LOCATION, location)],
+        Json(TaskResponse::from(row)),
+    ))
 }
 
 /// One task.
@@ -350,9 +425,15 @@ async fn tasks_create(
         (status = 404, description = "No such task for this user", body = ErrorBody),
     )
 )]
-async fn tasks_get(State(pool): State<DbPool>, user: AuthUser, AppPath(id): AppPath<i64>) -> Result<Json<TaskResponse>, ApiError> {
+async fn tasks_get(
+    State(pool): State<DbPool>,
+    user: AuthUser,
+    AppPath(id): AppPath<i64>,
+) -> Result<Json<TaskResponse>, ApiError> {
     let mut conn = pool.get().await?;
-    Ok(Json(repo::tasks::find(&mut conn, user.id, id).await?.into()))
+    Ok(Json(
+        repo::tasks::find(&mut conn, user.id, id).await?.into(),
+    ))
 }
 
 /// Change some fields of a task.
@@ -376,7 +457,11 @@ async fn tasks_update(
 ) -> Result<Json<TaskResponse>, ApiError> {
     let changes = body.into_changes()?;
     let mut conn = pool.get().await?;
-    Ok(Json(repo::tasks::update(&mut conn, user.id, id, &changes).await?.into()))
+    Ok(Json(
+        repo::tasks::update(&mut conn, user.id, id, &changes)
+            .await?
+            .into(),
+    ))
 }
 
 impl UpdateTaskRequest {
@@ -386,37 +471,62 @@ impl UpdateTaskRequest {
         match self.title {
             None => {}
             Some(None) => errors.add("title", Invalid::new("title must not be null")),
-            Some(Some(raw)) => changes.title = errors.check("title", TaskTitle::parse(&raw)).map(TaskTitle::into_inner),
+            Some(Some(raw)) => {
+                changes.title = errors
+                    .check("title", TaskTitle::parse(&raw))
+                    .map(TaskTitle::into_inner)
+            }
         }
         match self.description {
             None => {}
             Some(None) => changes.description = Some(None),
             Some(Some(raw)) => {
-                changes.description = errors.check("description", TaskDescription::parse(&raw)).map(|d| d.map(TaskDescription::into_inner));
+                changes.description = errors
+                    .check("description", TaskDescription::parse(&raw))
+                    .map(|d| d.map(TaskDescription::into_inner));
             }
         }
         match self.priority {
             None => {}
-            Some(None) => errors.add("priority", Invalid::new("priority must be one of: low, medium, high")),
-            Some(Some(raw)) => changes.priority = errors.check("priority", Priority::parse(&raw)).map(Priority::as_i16),
+            Some(None) => errors.add(
+                "priority",
+                Invalid::new("priority must be one of: low, medium, high"),
+            ),
+            Some(Some(raw)) => {
+                changes.priority = errors
+                    .check("priority", Priority::parse(&raw))
+                    .map(Priority::as_i16)
+            }
         }
         match self.due_date {
             None => {}
             Some(None) => changes.due_date = Some(None),
             Some(Some(raw)) if raw.trim().is_empty() => changes.due_date = Some(None),
-            Some(Some(raw)) => changes.due_date = errors.check("due_date", parse_date("due_date", &raw)).map(Some),
+            Some(Some(raw)) => {
+                changes.due_date = errors
+                    .check("due_date", parse_date("due_date", &raw))
+                    .map(Some)
+            }
         }
         match self.tags {
             None => {}
             Some(None) => changes.tags = Some(Vec::new()),
-            Some(Some(raw)) => changes.tags = errors.check("tags", TaskTags::parse(&raw)).map(TaskTags::into_inner),
+            Some(Some(raw)) => {
+                changes.tags = errors
+                    .check("tags", TaskTags::parse(&raw))
+                    .map(TaskTags::into_inner)
+            }
         }
         match self.completed {
             None => {}
             Some(None) => errors.add("completed", Invalid::new("completed must be true or false")),
             Some(Some(done)) => changes.completed = Some(done),
         }
-        if errors.is_empty() { Ok(changes) } else { Err(ApiError::Validation(errors)) }
+        if errors.is_empty() {
+            Ok(changes)
+        } else {
+            Err(ApiError::Validation(errors))
+        }
     }
 }
 
@@ -431,9 +541,17 @@ impl UpdateTaskRequest {
         (status = 404, description = "No such task for this user", body = ErrorBody),
     )
 )]
-async fn tasks_delete(State(pool): State<DbPool>, user: AuthUser, AppPath(id): AppPath<i64>) -> Result<StatusCode, ApiError> {
+async fn tasks_delete(
+    State(pool): State<DbPool>,
+    user: AuthUser,
+    AppPath(id): AppPath<i64>,
+) -> Result<StatusCode, ApiError> {
     let mut conn = pool.get().await?;
-    if repo::tasks::delete(&mut conn, user.id, id).await? { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::NotFound) }
+    if repo::tasks::delete(&mut conn, user.id, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound)
+    }
 }
 
 /// Counts of the user's tasks: total, completed, pending and overdue.
@@ -445,7 +563,10 @@ async fn tasks_delete(State(pool): State<DbPool>, user: AuthUser, AppPath(id): A
         (status = 401, description = "Not signed in", body = ErrorBody),
     )
 )]
-async fn tasks_stats(State(pool): State<DbPool>, user: AuthUser) -> Result<Json<TaskStatsResponse>, ApiError> {
+async fn tasks_stats(
+    State(pool): State<DbPool>,
+    user: AuthUser,
+) -> Result<Json<TaskStatsResponse>, ApiError> {
     let mut conn = pool.get().await?;
     let counts = repo::tasks::counts(&mut conn, user.id, Utc::now().date_naive()).await?;
     Ok(Json(TaskStatsResponse {
@@ -458,7 +579,14 @@ async fn tasks_stats(State(pool): State<DbPool>, user: AuthUser) -> Result<Json<
 
 /// The OpenAPI paths of this module.
 #[derive(Debug, utoipa::OpenApi)]
-#[openapi(paths(tasks_list, tasks_create, tasks_get, tasks_update, tasks_delete, tasks_stats))]
+#[openapi(paths(
+    tasks_list,
+    tasks_create,
+    tasks_get,
+    tasks_update,
+    tasks_delete,
+    tasks_stats
+))]
 pub struct TasksApi;
 
 #[cfg(test)]
@@ -466,26 +594,44 @@ mod tests {
     use super::*;
 
     fn params(pairs: &[(&str, &str)]) -> TaskListParams {
-        let query = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+        let query = pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&");
         serde_urlencoded_from(&query)
     }
 
     fn serde_urlencoded_from(query: &str) -> TaskListParams {
         let uri: http::Uri = format!("/?{query}").parse().unwrap();
-        axum::extract::Query::<TaskListParams>::try_from_uri(&uri).unwrap().0
+        axum::extract::Query::<TaskListParams>::try_from_uri(&uri)
+            .unwrap()
+            .0
     }
 
     #[test]
     fn defaults_list_newest_first_twenty_per_page() {
         let (query, page) = params(&[]).parse().unwrap();
-        assert_eq!((query.sort, query.order, query.limit, query.offset, page), (SortField::Created, SortOrder::Desc, 20, 0, 1));
+        assert_eq!(
+            (query.sort, query.order, query.limit, query.offset, page),
+            (SortField::Created, SortOrder::Desc, 20, 0, 1)
+        );
     }
 
     #[test]
     fn the_default_order_depends_on_the_sort_field() {
-        assert_eq!(params(&[("sort", "title")]).parse().unwrap().0.order, SortOrder::Asc);
-        assert_eq!(params(&[("sort", "due")]).parse().unwrap().0.order, SortOrder::Asc);
-        assert_eq!(params(&[("sort", "priority")]).parse().unwrap().0.order, SortOrder::Desc);
+        assert_eq!(
+            params(&[("sort", "title")]).parse().unwrap().0.order,
+            SortOrder::Asc
+        );
+        assert_eq!(
+            params(&[("sort", "due")]).parse().unwrap().0.order,
+            SortOrder::Asc
+        );
+        assert_eq!(
+            params(&[("sort", "priority")]).parse().unwrap().0.order,
+            SortOrder::Desc
+        );
     }
 
     #[test]
@@ -514,6 +660,26 @@ mod tests {
             };
             let message = &errors.as_map()[*field];
             assert!(message.starts_with(expected), "{field}={value}: {message}");
+        }
+    }
+
+    #[test]
+    fn dates_must_be_written_exactly_as_yyyy_mm_dd() {
+        assert_eq!(
+            parse_date("d", " 2026-02-28 ").unwrap(),
+            NaiveDate::from_ymd_opt(2026, 2, 28).unwrap()
+        );
+        for raw in [
+            "26-01-01",
+            "2026-1-1",
+            "2026-01-1",
+            "+2026-01-01",
+            "2026/01/01",
+            "2026-02-30",
+            "tomorrow",
+            "",
+        ] {
+            assert!(parse_date("d", raw).is_err(), "{raw:?} should be rejected");
         }
     }
 }

@@ -16,9 +16,9 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 /// Secret used by every test app.
-pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret!";
+pub(crate) const JWT_SECRET: &str = "test-secret-test-secret-test-secret!";
 /// Password of the users made by [`TestApp::signed_up_user`].
-pub const PASSWORD: &str = "correct horse battery";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
 fn admin_url() -> String {
     std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| {
@@ -31,8 +31,10 @@ fn admin_url() -> String {
 }
 
 /// `url` with its database name replaced by `name`.
-pub fn url_for_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(base, query)| (base, Some(query)));
+pub(crate) fn url_for_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(base, query)| (base, Some(query)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let base = match base[scheme_end..].find('/') {
         Some(slash) => &base[..scheme_end + slash],
@@ -45,11 +47,16 @@ pub fn url_for_database(url: &str, name: &str) -> String {
 }
 
 async fn admin_connection() -> AsyncPgConnection {
-    AsyncPgConnection::establish(&admin_url()).await.expect("connecting to TEST_DATABASE_URL")
+    AsyncPgConnection::establish(&admin_url())
+        .await
+        .expect("connecting to TEST_DATABASE_URL")
 }
 
 async fn execute(conn: &mut AsyncPgConnection, sql: &str) {
-    diesel::sql_query(sql).execute(conn).await.unwrap_or_else(|err| panic!("`{sql}` failed: {err}"));
+    diesel::sql_query(sql)
+        .execute(conn)
+        .await
+        .unwrap_or_else(|err| panic!("`{sql}` failed: {err}"));
 }
 
 /// Name of the migrated template database. It changes whenever the set of migrations
@@ -76,17 +83,30 @@ fn template_name() -> &'static str {
 async fn ensure_template() {
     let mut conn = admin_connection().await;
     execute(&mut conn, "SELECT pg_advisory_lock(4242)").await;
-    let exists = diesel::sql_query(format!("SELECT 1 AS one FROM pg_database WHERE datname = '{}'", template_name()))
-        .load::<One>(&mut conn)
-        .await
-        .expect("querying pg_database");
+    let exists = diesel::sql_query(format!(
+        "SELECT 1 AS one FROM pg_database WHERE datname = '{}'",
+        template_name()
+    ))
+    .load::<One>(&mut conn)
+    .await
+    .expect("querying pg_database");
     if exists.is_empty() {
         let building = format!("{}_building", template_name());
-        execute(&mut conn, &format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)")).await;
+        execute(
+            &mut conn,
+            &format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"),
+        )
+        .await;
         execute(&mut conn, &format!("CREATE DATABASE {building}")).await;
-        db::run_migrations(&url_for_database(&admin_url(), &building)).await.expect("migrating the template database");
+        db::run_migrations(&url_for_database(&admin_url(), &building))
+            .await
+            .expect("migrating the template database");
         // Renaming last means a half-built template is never cloned.
-        execute(&mut conn, &format!("ALTER DATABASE {building} RENAME TO {}", template_name())).await;
+        execute(
+            &mut conn,
+            &format!("ALTER DATABASE {building} RENAME TO {}", template_name()),
+        )
+        .await;
     }
     execute(&mut conn, "SELECT pg_advisory_unlock(4242)").await;
 }
@@ -100,20 +120,20 @@ struct One {
 
 /// A database that exists for one test and is dropped with it.
 #[derive(Debug)]
-pub struct TestDb {
+pub(crate) struct TestDb {
     name: String,
     url: String,
 }
 
 impl TestDb {
     /// A fresh database with the current schema (cloned from the template).
-    pub async fn migrated() -> Self {
+    pub(crate) async fn migrated() -> Self {
         ensure_template().await;
         Self::create(&format!("TEMPLATE {}", template_name())).await
     }
 
     /// A fresh, empty database (for migration tests).
-    pub async fn empty() -> Self {
+    pub(crate) async fn empty() -> Self {
         Self::create("").await
     }
 
@@ -126,13 +146,15 @@ impl TestDb {
     }
 
     /// Connection URL of this database.
-    pub fn url(&self) -> &str {
+    pub(crate) fn url(&self) -> &str {
         &self.url
     }
 
     /// A direct connection, for arranging data or checking the outcome.
-    pub async fn connection(&self) -> AsyncPgConnection {
-        AsyncPgConnection::establish(&self.url).await.expect("connecting to the test database")
+    pub(crate) async fn connection(&self) -> AsyncPgConnection {
+        AsyncPgConnection::establish(&self.url)
+            .await
+            .expect("connecting to the test database")
     }
 }
 
@@ -141,7 +163,9 @@ impl Drop for TestDb {
         // Drop runs inside a runtime, which must not block; use a thread with its own.
         let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
         let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             runtime.block_on(async {
                 let mut conn = AsyncPgConnection::establish(&admin_url()).await?;
                 diesel::sql_query(sql).execute(&mut conn).await?;
@@ -156,7 +180,7 @@ impl Drop for TestDb {
 }
 
 /// The variables of a valid configuration for `database_url`, with generous rate limits.
-pub fn test_env(database_url: &str) -> Vec<(String, String)> {
+pub(crate) fn test_env(database_url: &str) -> Vec<(String, String)> {
     [
         ("DATABASE_URL", database_url),
         ("JWT_SECRET", JWT_SECRET),
@@ -173,7 +197,7 @@ pub fn test_env(database_url: &str) -> Vec<(String, String)> {
 }
 
 /// A configuration for `database_url`; `overrides` replace or add variables.
-pub fn test_config(database_url: &str, overrides: &[(&str, &str)]) -> Config {
+pub(crate) fn test_config(database_url: &str, overrides: &[(&str, &str)]) -> Config {
     let mut vars = test_env(database_url);
     for (key, value) in overrides {
         vars.retain(|(k, _)| k != key);
@@ -187,37 +211,37 @@ pub fn test_config(database_url: &str, overrides: &[(&str, &str)]) -> Config {
 
 /// A user signed up and signed in through the API.
 #[derive(Debug, Clone)]
-pub struct TestUser {
-    pub id: Uuid,
-    pub name: String,
-    pub email: String,
-    pub password: String,
-    pub token: String,
+pub(crate) struct TestUser {
+    pub(crate) id: Uuid,
+    pub(crate) name: String,
+    pub(crate) email: String,
+    pub(crate) password: String,
+    pub(crate) token: String,
 }
 
 /// The real service on a loopback port, with its own database.
-pub struct TestApp {
+pub(crate) struct TestApp {
     /// `http://127.0.0.1:<port>`.
-    pub address: String,
+    pub(crate) address: String,
     /// The bound port.
-    pub port: u16,
+    pub(crate) port: u16,
     /// A client that follows no redirects and uses no proxy.
-    pub client: reqwest::Client,
+    pub(crate) client: reqwest::Client,
     /// The service's pool (for tests that inspect it).
-    pub pool: DbPool,
+    pub(crate) pool: DbPool,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     /// Dropped last, after the server has stopped.
-    pub db: TestDb,
+    pub(crate) db: TestDb,
 }
 
 /// Starts the service on a fresh migrated database and waits until it is ready.
-pub async fn spawn_app() -> TestApp {
+pub(crate) async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
 
 /// Like [`spawn_app`], with configuration overrides.
-pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+pub(crate) async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     let db = TestDb::migrated().await;
     let config = test_config(db.url(), overrides);
     let app = start(config, db).await;
@@ -226,8 +250,10 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
 }
 
 /// Starts the service with `config` on `db` without waiting for readiness.
-pub async fn start(config: Config, db: TestDb) -> TestApp {
-    let application = Application::build(config).await.expect("building the application");
+pub(crate) async fn start(config: Config, db: TestDb) -> TestApp {
+    let application = Application::build(config)
+        .await
+        .expect("building the application");
     let port = application.port();
     let pool = application.state().db.clone();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -246,7 +272,7 @@ pub async fn start(config: Config, db: TestDb) -> TestApp {
 }
 
 /// A reqwest client for loopback tests: no proxy, no redirects, a timeout.
-pub fn http_client() -> reqwest::Client {
+pub(crate) fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
@@ -257,56 +283,58 @@ pub fn http_client() -> reqwest::Client {
 
 impl TestApp {
     /// Polls `/readyz` until it answers 200 (at most 15 s).
-    pub async fn wait_until_ready(&self) {
+    pub(crate) async fn wait_until_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
-            if let Ok(response) = self.client.get(self.url("/readyz")).send().await {
-                if response.status() == StatusCode::OK {
-                    return;
-                }
+            if let Ok(response) = self.client.get(self.url("/readyz")).send().await
+                && response.status() == StatusCode::OK
+            {
+                return;
             }
-            assert!(Instant::now() < deadline, "the service did not become ready within 15 s");
+            assert!(
+                Instant::now() < deadline,
+                "the service did not become ready within 15 s"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
-    /// Stops the server gracefully and waits for it to exit.
-    pub async fn stop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            server.await.expect("server task panicked").expect("server failed");
-        }
-    }
-
     /// Full URL of `path`.
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
 
     /// GET with an optional bearer token.
-    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+    pub(crate) async fn get(&self, path: &str, token: Option<&str>) -> Response {
         self.request(reqwest::Method::GET, path, token, None).await
     }
 
     /// POST a JSON body with an optional bearer token.
-    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
-        self.request(reqwest::Method::POST, path, token, Some(body)).await
+    pub(crate) async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.request(reqwest::Method::POST, path, token, Some(body))
+            .await
     }
 
     /// PATCH a JSON body with an optional bearer token.
-    pub async fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
-        self.request(reqwest::Method::PATCH, path, token, Some(body)).await
+    pub(crate) async fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.request(reqwest::Method::PATCH, path, token, Some(body))
+            .await
     }
 
     /// DELETE with an optional bearer token.
-    pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {
-        self.request(reqwest::Method::DELETE, path, token, None).await
+    pub(crate) async fn delete(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(reqwest::Method::DELETE, path, token, None)
+            .await
     }
 
     /// Any request; `body` is sent as JSON.
-    pub async fn request(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<&Value>) -> Response {
+    pub(crate) async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Response {
         let mut request = self.client.request(method, self.url(path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -318,35 +346,55 @@ impl TestApp {
     }
 
     /// `POST /api/auth/register`.
-    pub async fn register(&self, name: &str, email: &str, password: &str) -> Response {
-        self.post("/api/auth/register", None, &json!({ "name": name, "email": email, "password": password })).await
+    pub(crate) async fn register(&self, name: &str, email: &str, password: &str) -> Response {
+        self.post(
+            "/api/auth/register",
+            None,
+            &json!({ "name": name, "email": email, "password": password }),
+        )
+        .await
     }
 
     /// `POST /api/auth/login`.
-    pub async fn login(&self, email: &str, password: &str) -> Response {
-        self.post("/api/auth/login", None, &json!({ "email": email, "password": password })).await
+    pub(crate) async fn login(&self, email: &str, password: &str) -> Response {
+        self.post(
+            "/api/auth/login",
+            None,
+            &json!({ "email": email, "password": password }),
+        )
+        .await
     }
 
     /// Registers a new user with a unique email and signs them in.
-    pub async fn signed_up_user(&self) -> TestUser {
+    pub(crate) async fn signed_up_user(&self) -> TestUser {
         let name = "Test User".to_owned();
         let email = format!("user-{}@example.com", Uuid::new_v4().simple());
         let registered = self.register(&name, &email, PASSWORD).await;
-        assert_eq!(registered.status(), StatusCode::CREATED, "registering {email}");
+        assert_eq!(
+            registered.status(),
+            StatusCode::CREATED,
+            "registering {email}"
+        );
         let login = self.login(&email, PASSWORD).await;
         assert_eq!(login.status(), StatusCode::OK, "signing in {email}");
         let body: Value = login.json().await.expect("login body is JSON");
         TestUser {
-            id: body["user"]["id"].as_str().and_then(|id| id.parse().ok()).expect("user id in the login answer"),
+            id: body["user"]["id"]
+                .as_str()
+                .and_then(|id| id.parse().ok())
+                .expect("user id in the login answer"),
             name,
             email,
             password: PASSWORD.to_owned(),
-            token: body["access_token"].as_str().expect("token in the login answer").to_owned(),
+            token: body["access_token"]
+                .as_str()
+                .expect("token in the login answer")
+                .to_owned(),
         }
     }
 
     /// Creates a task from `body` as `user` and returns the created task.
-    pub async fn create_task(&self, user: &TestUser, body: &Value) -> Value {
+    pub(crate) async fn create_task(&self, user: &TestUser, body: &Value) -> Value {
         let response = self.post("/api/tasks", Some(&user.token), body).await;
         assert_eq!(response.status(), StatusCode::CREATED, "creating {body}");
         response.json().await.expect("task body is JSON")
@@ -355,7 +403,10 @@ impl TestApp {
 
 impl std::fmt::Debug for TestApp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestApp").field("address", &self.address).field("db", &self.db).finish_non_exhaustive()
+        f.debug_struct("TestApp")
+            .field("address", &self.address)
+            .field("db", &self.db)
+            .finish_non_exhaustive()
     }
 }
 
@@ -371,7 +422,7 @@ impl Drop for TestApp {
 }
 
 /// Reads a response as JSON, asserting the status first (with the body in the message).
-pub async fn json_body(response: Response, expected: StatusCode) -> Value {
+pub(crate) async fn json_body(response: Response, expected: StatusCode) -> Value {
     let status = response.status();
     let text = response.text().await.expect("reading the body");
     assert_eq!(status, expected, "unexpected status; body: {text}");
@@ -379,10 +430,15 @@ pub async fn json_body(response: Response, expected: StatusCode) -> Value {
 }
 
 /// Asserts the API's error shape and code, and returns the body.
-pub async fn assert_error(response: Response, expected: StatusCode, code: &str) -> Value {
+pub(crate) async fn assert_error(response: Response, expected: StatusCode, code: &str) -> Value {
     let body = json_body(response, expected).await;
     assert_eq!(body["error"]["code"], code, "error code; body: {body}");
-    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "error message; body: {body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "error message; body: {body}"
+    );
     body
 }
 
@@ -392,8 +448,17 @@ mod tests {
 
     #[test]
     fn the_database_name_is_replaced_in_socket_and_tcp_urls() {
-        assert_eq!(url_for_database("postgres://postgres@%2Ftmp%2Fx/postgres", "t1"), "postgres://postgres@%2Ftmp%2Fx/t1");
-        assert_eq!(url_for_database("postgres://u:p@127.0.0.1:5432/app?sslmode=disable", "t1"), "postgres://u:p@127.0.0.1:5432/t1?sslmode=disable");
-        assert_eq!(url_for_database("postgres://u@localhost", "t1"), "postgres://u@localhost/t1");
+        assert_eq!(
+            url_for_database("postgres://postgres@%2Ftmp%2Fx/postgres", "t1"),
+            "postgres://postgres@%2Ftmp%2Fx/t1"
+        );
+        assert_eq!(
+            url_for_database("postgres://u:p@127.0.0.1:5432/app?sslmode=disable", "t1"),
+            "postgres://u:p@127.0.0.1:5432/t1?sslmode=disable"
+        );
+        assert_eq!(
+            url_for_database("postgres://u@localhost", "t1"),
+            "postgres://u@localhost/t1"
+        );
     }
 }

@@ -259,3 +259,90 @@ pub async fn logout(
     );
     (jar, Redirect::to("/login")).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn login_page(error: Option<&str>) -> LoginPage {
+        LoginPage {
+            shell: Shell::new("Sign in", "login", "tok123"),
+            email: "\"><script>alert(1)</script>".to_owned(),
+            next: "/tasks?tag=a&b=\"c\"".to_owned(),
+            notice: Some("Your <session> has ended.".to_owned()),
+            error: error.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn the_login_page_escapes_what_it_repeats_and_never_fills_the_password() {
+        let html = login_page(Some("Incorrect email or password."))
+            .render()
+            .unwrap();
+        assert!(!html.contains("<script>alert"));
+        assert!(html.contains("value=\"&#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62;\""));
+        assert!(html.contains(
+            "<input type=\"hidden\" name=\"next\" value=\"/tasks?tag=a&#38;b=&#34;c&#34;\">"
+        ));
+        assert!(html.contains("<input type=\"hidden\" name=\"csrf\" value=\"tok123\">"));
+        assert!(html.contains("Your &#60;session&#62; has ended."));
+        assert!(html.contains(
+            "<input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>"
+        ));
+        assert!(html.contains("aria-describedby=\"login-error\" aria-invalid=\"true\""));
+        assert!(html.contains("<p class=\"form-error\" role=\"alert\" id=\"login-error\">Incorrect email or password.</p>"));
+    }
+
+    #[test]
+    fn the_login_page_without_an_error_marks_nothing_invalid() {
+        let html = login_page(None).render().unwrap();
+        assert!(!html.contains("aria-invalid"));
+        assert!(!html.contains("role=\"alert\""));
+        assert!(html.contains("aria-current=\"page\">Sign in</a>"));
+    }
+
+    #[test]
+    fn the_register_page_repeats_name_and_email_escaped_but_no_password() {
+        let mut errors = FieldErrors::default();
+        errors.add("password_confirm", "The two passwords do not match.");
+        errors.add("email", "Email must be <valid>.");
+        let html = RegisterPage {
+            shell: Shell::new("Create an account", "register", "tok123"),
+            name: "Ann \"<b>\" Lee".to_owned(),
+            email: "ann@example.com".to_owned(),
+            errors,
+            error: Some("Too many attempts. Try again in 60 seconds.".to_owned()),
+        }
+        .render()
+        .unwrap();
+        assert!(html.contains("value=\"Ann &#34;&#60;b&#62;&#34; Lee\""));
+        assert!(html.contains(
+            "value=\"ann@example.com\" aria-invalid=\"true\" aria-describedby=\"email-error\""
+        ));
+        assert!(html.contains(
+            "<p class=\"field-error\" id=\"email-error\">Email must be &#60;valid&#62;.</p>"
+        ));
+        assert!(html.contains("aria-invalid=\"true\" aria-describedby=\"password_confirm-error\""));
+        assert!(html.contains("id=\"password_confirm-error\">The two passwords do not match.</p>"));
+        assert!(
+            html.contains("aria-describedby=\"password-hint\">"),
+            "password itself is fine"
+        );
+        assert!(html.contains(
+            "<p class=\"form-error\" role=\"alert\">Too many attempts. Try again in 60 seconds.</p>"
+        ));
+        for id in ["password", "password_confirm"] {
+            let start = html.find(&format!("<input id=\"{id}\"")).unwrap();
+            let tag = &html[start..start + html[start..].find('>').unwrap()];
+            assert!(!tag.contains("value="), "{id} is never filled: {tag}");
+        }
+        assert!(!html.contains("aria-describedby=\"name-error\""));
+    }
+
+    #[test]
+    fn next_paths_fall_back_to_the_tasks_page() {
+        assert_eq!(next_or_tasks("/tasks?page=2"), "/tasks?page=2");
+        assert_eq!(next_or_tasks("//evil.example"), "/tasks");
+        assert_eq!(next_or_tasks(""), "/tasks");
+    }
+}

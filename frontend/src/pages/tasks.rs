@@ -2,7 +2,7 @@
 //! 303 redirect; requests from our script get an HTML fragment to swap in instead.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use axum_extra::extract::cookie::CookieJar;
@@ -59,6 +59,8 @@ pub struct PagesView {
     pub total: i64,
     pub prev: Option<String>,
     pub next: Option<String>,
+    /// The first page with the same filters (for a page past the end).
+    pub first: String,
 }
 
 impl ListParams {
@@ -219,6 +221,25 @@ impl TaskFormInput {
     }
 }
 
+/// The `{id}` of a task URL. Anything but a number names no task: a 404 page, not a bare
+/// "cannot parse" answer.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskId(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for TaskId {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| PageError::NotFound)?;
+        raw.parse().map(Self).map_err(|_| PageError::NotFound)
+    }
+}
+
 /// Form of the toggle and delete actions.
 #[derive(Debug, Deserialize)]
 pub struct ActionInput {
@@ -277,6 +298,7 @@ async fn tasks_page(
                 total: page.total,
                 prev: (page.page > 1).then(|| params.url(Some(page.page - 1))),
                 next: (page.page < page.total_pages).then(|| params.url(Some(page.page + 1))),
+                first: params.url(Some(1)),
             };
             (
                 page.tasks
@@ -451,7 +473,7 @@ pub async fn toggle(
     Extension(csrf): Extension<CsrfToken>,
     headers: HeaderMap,
     jar: CookieJar,
-    Path(id): Path<i64>,
+    TaskId(id): TaskId,
     Form(input): Form<ActionInput>,
 ) -> Result<Response, PageError> {
     let return_to = return_path(&input.return_to);
@@ -480,7 +502,7 @@ pub async fn edit_form(
     user: CurrentUser,
     info: RequestInfo,
     Extension(csrf): Extension<CsrfToken>,
-    Path(id): Path<i64>,
+    TaskId(id): TaskId,
     Query(query): Query<ReturnQuery>,
 ) -> Result<Response, PageError> {
     let return_to = return_path(&query.return_to);
@@ -508,7 +530,7 @@ pub async fn update(
     Extension(csrf): Extension<CsrfToken>,
     headers: HeaderMap,
     jar: CookieJar,
-    Path(id): Path<i64>,
+    TaskId(id): TaskId,
     Form(input): Form<TaskFormInput>,
 ) -> Result<Response, PageError> {
     let return_to = return_path(&input.return_to);
@@ -545,7 +567,7 @@ pub async fn delete_form(
     user: CurrentUser,
     info: RequestInfo,
     Extension(csrf): Extension<CsrfToken>,
-    Path(id): Path<i64>,
+    TaskId(id): TaskId,
     Query(query): Query<ReturnQuery>,
 ) -> Result<Response, PageError> {
     let return_to = return_path(&query.return_to);
@@ -572,7 +594,7 @@ pub async fn delete(
     Extension(csrf): Extension<CsrfToken>,
     headers: HeaderMap,
     jar: CookieJar,
-    Path(id): Path<i64>,
+    TaskId(id): TaskId,
     Form(input): Form<ActionInput>,
 ) -> Result<Response, PageError> {
     let return_to = return_path(&input.return_to);
@@ -649,5 +671,297 @@ mod tests {
         let changes = changes_of(&input);
         assert_eq!(changes["description"], serde_json::Value::Null);
         assert_eq!(changes["priority"], "medium");
+    }
+}
+
+#[cfg(test)]
+mod render_tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+    use crate::backend::Task;
+    use crate::views::StatsView;
+
+    const PAYLOAD: &str = "<script>alert(\"x\")</script>";
+
+    fn today() -> NaiveDate {
+        "2026-11-26".parse().unwrap()
+    }
+
+    fn task(id: i64, title: &str) -> TaskView {
+        let at = "2026-11-20T10:30:00Z".parse().unwrap();
+        TaskView::new(
+            &Task {
+                id,
+                title: title.to_owned(),
+                description: Some("Use the \"good\" <pen>".to_owned()),
+                completed: false,
+                priority: "low".to_owned(),
+                due_date: Some("2026-11-01".parse().unwrap()),
+                tags: vec!["a\"b".to_owned()],
+                created_at: at,
+                updated_at: at,
+            },
+            today(),
+        )
+    }
+
+    fn page(tasks: Vec<TaskView>, filters: &ListParams, pages: PagesView) -> TasksPage {
+        TasksPage {
+            shell: Shell::new("Your tasks", "tasks", "tok123").with_user("Ann <Admin>"),
+            csrf: "tok123".to_owned(),
+            return_to: filters.url(None),
+            stats: StatsView {
+                total: 3,
+                completed: 1,
+                pending: 2,
+                overdue: 1,
+            },
+            tasks,
+            filters: filters.view(),
+            pages,
+            form: TaskForm::blank(),
+            load_error: None,
+        }
+    }
+
+    #[test]
+    fn user_content_on_the_tasks_page_is_escaped() {
+        let filters = ListParams {
+            search: "\"><script>".to_owned(),
+            ..ListParams::default()
+        };
+        let html = page(vec![task(7, PAYLOAD)], &filters, PagesView::default())
+            .render()
+            .unwrap();
+        assert!(!html.contains("<script>alert"), "raw title");
+        assert!(
+            !html.contains("\"><script>"),
+            "search broke out of its attribute"
+        );
+        assert!(!html.contains("<pen>"), "raw description");
+        assert!(!html.contains("<Admin>"), "raw user name");
+        assert!(html.contains("&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;"));
+        assert!(
+            html.contains("data-title=\"&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;\"")
+        );
+        assert!(html.contains("value=\"&#34;&#62;&#60;script&#62;\""));
+        assert!(html.contains("Use the &#34;good&#34; &#60;pen&#62;"));
+        assert!(
+            html.contains("href=\"/tasks?tag=a%22b\""),
+            "tags are URL-encoded"
+        );
+        assert!(html.contains("Signed in as <strong>Ann &#60;Admin&#62;</strong>"));
+    }
+
+    #[test]
+    fn every_form_on_the_tasks_page_carries_the_token_and_the_return_path() {
+        let filters = ListParams {
+            status: "pending".to_owned(),
+            page: "2".to_owned(),
+            ..ListParams::default()
+        };
+        let html = page(
+            vec![task(7, "A"), task(8, "B")],
+            &filters,
+            PagesView::default(),
+        )
+        .render()
+        .unwrap();
+        let forms = html.matches("<form method=\"post\"").count();
+        let tokens = html
+            .matches("<input type=\"hidden\" name=\"csrf\" value=\"tok123\">")
+            .count();
+        assert_eq!(forms, tokens, "one token per post form");
+        assert_eq!(
+            forms,
+            1 + 2 + 3 * 2,
+            "create, sign out in both menus, and three per row"
+        );
+        assert_eq!(
+            html.matches("name=\"return_to\" value=\"/tasks?status=pending&#38;page=2\"")
+                .count(),
+            1 + 3 * 2
+        );
+    }
+
+    #[test]
+    fn the_counts_and_an_overdue_row_are_marked() {
+        let html = page(
+            vec![task(7, "Late")],
+            &ListParams::default(),
+            PagesView::default(),
+        )
+        .render()
+        .unwrap();
+        assert!(html.contains("<div><dt>Total</dt><dd>3</dd></div>"));
+        assert!(html.contains("<div class=\"has-overdue\"><dt>Overdue</dt><dd>1</dd></div>"));
+        assert!(html.contains("class=\"task is-overdue\" id=\"task-7\""));
+        assert!(html.contains("<strong>(overdue)</strong>"));
+        assert!(html.contains("<time datetime=\"2026-11-01\">1 Nov 2026</time>"));
+    }
+
+    #[test]
+    fn pagination_shows_only_when_there_is_more_than_one_page() {
+        let filters = ListParams {
+            tag: "home".to_owned(),
+            ..ListParams::default()
+        };
+        let pages = PagesView {
+            page: 2,
+            total_pages: 3,
+            total: 45,
+            prev: Some(filters.url(Some(1))),
+            next: Some(filters.url(Some(3))),
+            first: filters.url(Some(1)),
+        };
+        let html = page(vec![task(1, "A")], &filters, pages).render().unwrap();
+        assert!(html.contains("<a rel=\"prev\" href=\"/tasks?tag=home\">"));
+        assert!(html.contains("<a rel=\"next\" href=\"/tasks?tag=home&#38;page=3\">"));
+        assert!(html.contains("Page 2 of 3 (45 tasks)"));
+        let single = PagesView {
+            page: 1,
+            total_pages: 1,
+            total: 1,
+            ..PagesView::default()
+        };
+        let html = page(vec![task(1, "A")], &filters, single).render().unwrap();
+        assert!(!html.contains("class=\"pagination\""));
+    }
+
+    #[test]
+    fn an_empty_list_explains_itself_with_or_without_filters() {
+        let html = page(vec![], &ListParams::default(), PagesView::default())
+            .render()
+            .unwrap();
+        assert!(html.contains("No tasks yet. Add your first one above."));
+        assert!(!html.contains("Clear filters"));
+        let filters = ListParams {
+            priority: "high".to_owned(),
+            ..ListParams::default()
+        };
+        let html = page(vec![], &filters, PagesView::default())
+            .render()
+            .unwrap();
+        assert!(html.contains("No tasks match these filters."));
+        assert!(html.contains("<a href=\"/tasks\">Show all tasks</a>"));
+        assert!(html.contains("href=\"/tasks\">Clear filters</a>"));
+    }
+
+    #[test]
+    fn a_page_past_the_end_links_back_to_the_first_page() {
+        let filters = ListParams {
+            priority: "high".to_owned(),
+            page: "4".to_owned(),
+            ..ListParams::default()
+        };
+        let pages = PagesView {
+            page: 4,
+            total_pages: 3,
+            total: 41,
+            prev: Some(filters.url(Some(3))),
+            next: None,
+            first: filters.url(Some(1)),
+        };
+        let html = page(vec![], &filters, pages).render().unwrap();
+        assert!(html.contains("There are no tasks on this page."));
+        assert!(html.contains("<a href=\"/tasks?priority=high\">Go to the first page</a>"));
+        assert!(!html.contains("No tasks yet"));
+        assert!(!html.contains("No tasks match these filters."));
+    }
+
+    #[test]
+    fn a_load_error_replaces_the_list_with_a_retry_link() {
+        let filters = ListParams {
+            sort: "colour".to_owned(),
+            ..ListParams::default()
+        };
+        let mut tasks_page = page(vec![task(1, "Hidden")], &filters, PagesView::default());
+        tasks_page.load_error = Some("These filters cannot be used: <bad>.".to_owned());
+        let html = tasks_page.render().unwrap();
+        assert!(html.contains("<p>These filters cannot be used: &#60;bad&#62;.</p>"));
+        assert!(html.contains("<a class=\"button\" href=\"/tasks?sort=colour\">Retry</a>"));
+        assert!(!html.contains("Hidden"), "no list under a load error");
+    }
+
+    #[test]
+    fn create_form_errors_are_tied_to_their_fields() {
+        let mut errors = FieldErrors::default();
+        errors.add("title", "Title is required.");
+        errors.add("due_date", "Due date must be a date.");
+        errors.add("colour", "Unknown field.");
+        let mut tasks_page = page(vec![], &ListParams::default(), PagesView::default());
+        tasks_page.form = TaskForm {
+            title: "\" onfocus=\"x".to_owned(),
+            description: "</textarea><script>".to_owned(),
+            priority: "high".to_owned(),
+            due_date: "tomorrow".to_owned(),
+            tags: String::new(),
+            errors,
+        };
+        let html = tasks_page.render().unwrap();
+        assert!(html.contains("value=\"&#34; onfocus=&#34;x\" aria-invalid=\"true\" aria-describedby=\"new-title-error\""));
+        assert!(
+            html.contains("<p class=\"field-error\" id=\"new-title-error\">Title is required.</p>")
+        );
+        assert!(html.contains("aria-describedby=\"new-due-error\""));
+        assert!(html.contains("&#60;/textarea&#62;&#60;script&#62;</textarea>"));
+        assert!(html.contains("<option value=\"high\" selected>High</option>"));
+        assert!(html.contains("<p class=\"form-error\" role=\"alert\">colour: Unknown field.</p>"));
+        assert!(!html.contains("new-description-error"));
+    }
+
+    #[test]
+    fn a_fragment_holds_the_counts_and_the_row_or_a_removal_marker() {
+        let fragment = TaskFragment {
+            csrf: "tok123".to_owned(),
+            return_to: "/tasks".to_owned(),
+            stats: StatsView::default(),
+            task: Some(task(7, PAYLOAD)),
+            removed: None,
+        };
+        let html = fragment.render().unwrap();
+        assert!(html.starts_with("<section id=\"stats\""));
+        assert!(html.contains("id=\"task-7\""));
+        assert!(!html.contains("<html") && !html.contains("<script>"));
+        assert!(!html.contains("data-removed"));
+        let removal = TaskFragment {
+            task: None,
+            removed: Some(7),
+            ..fragment
+        };
+        let html = removal.render().unwrap();
+        assert!(html.contains("<div id=\"task-7\" data-removed></div>"));
+        assert!(!html.contains("<li"));
+    }
+
+    #[test]
+    fn the_edit_and_delete_pages_escape_the_task_and_the_return_path() {
+        let view = task(7, PAYLOAD);
+        let edit = EditPage {
+            shell: Shell::new("Edit task", "tasks", "tok123").with_user("Ann"),
+            task_id: 7,
+            return_to: "/tasks?tag=a\"b".to_owned(),
+            form: TaskForm::of(&view),
+        }
+        .render()
+        .unwrap();
+        assert!(!edit.contains("<script>alert"));
+        assert!(edit.contains("action=\"/tasks/7\""));
+        assert!(edit.contains("id=\"edit-title\" name=\"title\""));
+        assert!(edit.contains("href=\"/tasks?tag=a&#34;b\">Cancel</a>"));
+        let delete = DeletePage {
+            shell: Shell::new("Delete task", "tasks", "tok123").with_user("Ann"),
+            task_id: 7,
+            title: PAYLOAD.to_owned(),
+            return_to: "/tasks".to_owned(),
+        }
+        .render()
+        .unwrap();
+        assert!(!delete.contains("<script>alert"));
+        assert!(delete.contains(
+            "“&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;” will be deleted for good."
+        ));
+        assert!(delete.contains("action=\"/tasks/7/delete\""));
     }
 }

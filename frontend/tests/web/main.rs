@@ -1,1 +1,9 @@
-//! Web app tests.
+//! Web app tests: the real frontend on loopback against a fake backend (wiremock), driven
+//! over HTTP with a hand-managed cookie jar.
+
+mod auth;
+mod errors;
+mod helpers;
+mod operations;
+mod security;
+mod tasks;
