@@ -11,8 +11,11 @@
 #
 #   cargo fmt              cargo fmt --all --check
 #   cargo clippy           cargo clippy --workspace --all-targets --locked -- -D warnings
+#   cargo deny             cargo deny check licenses bans sources (deny.toml)
+#   browser test deps      npm ci --prefix frontend/tests/browser (axe-core)
 #   tests (cargo nextest)  cargo nextest run --workspace --locked --no-fail-fast,
-#                          inside scripts/with-postgres.sh (throwaway PostgreSQL)
+#                          inside scripts/with-postgres.sh (throwaway PostgreSQL);
+#                          includes the headless Chromium tests of the web app
 #   musl release build     cargo build --release --target x86_64-unknown-linux-musl
 #                          of the packages in MUSL_PACKAGES, checked to be
 #                          statically linked (skipped with --quick)
@@ -36,8 +39,9 @@
 #   CARGO_TERM_COLOR  defaults to "never"
 #
 # Needs: cargo (with rustfmt, clippy and the x86_64-unknown-linux-musl target),
-# cargo-nextest, PostgreSQL server binaries, musl-tools, readelf (binutils),
-# ShellCheck and bats. On Debian, .ci/run installs all of them.
+# cargo-nextest, cargo-deny, PostgreSQL server binaries, Chromium and
+# ChromeDriver, npm, musl-tools, readelf (binutils), ShellCheck and bats. On
+# Debian, .ci/run installs all of them.
 
 set -euo pipefail
 
@@ -84,7 +88,7 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 MUSL_TARGET=x86_64-unknown-linux-musl
 # Packages built and checked by the musl step; add more here.
-MUSL_PACKAGES=(taskflow-backend)
+MUSL_PACKAGES=(taskflow-backend taskflow-frontend)
 
 work=$(mktemp -d)
 trap 'rm -rf -- "$work"' EXIT
@@ -185,6 +189,24 @@ parse_nextest_summary() {
     read -r counted_passed counted_failed <<<"$counts"
 }
 
+step_deny() {
+    if ! cargo deny --version >/dev/null 2>&1; then
+        echo "$prog: cargo-deny is not installed; install it with: cargo install cargo-deny --locked" >&2
+        return 1
+    fi
+    # Licences, banned crates and sources; the advisories check needs GitHub and runs elsewhere.
+    cargo deny --log-level warn check licenses bans sources
+}
+
+step_browser_deps() {
+    if ! command -v npm >/dev/null; then
+        echo "$prog: npm not found; install Node.js and npm (Debian: apt-get install npm)" >&2
+        return 1
+    fi
+    # axe-core for the accessibility checks of the browser tests, exactly as locked.
+    npm ci --prefix frontend/tests/browser --no-audit --no-fund --loglevel=error
+}
+
 step_tests() {
     if ! cargo nextest --version >/dev/null 2>&1; then
         echo "$prog: cargo-nextest is not installed; install it with: cargo install cargo-nextest --locked" >&2
@@ -283,6 +305,8 @@ step_bats() {
 
 run_step "cargo fmt" step_fmt
 run_step "cargo clippy" step_clippy
+run_step "cargo deny" step_deny
+run_step "browser test deps (npm)" step_browser_deps
 run_step "tests (cargo nextest)" step_tests counted
 if ((quick)); then
     skip_step "musl release build" "--quick"

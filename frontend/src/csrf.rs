@@ -24,6 +24,21 @@ fn new_token() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }
 
+fn token_cookie(token: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((crate::session::CSRF_COOKIE, token))
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Strict)
+        .build()
+}
+
+/// A new anti-forgery token cookie, given out when the user signs in so that a token seen
+/// before sign-in cannot be used afterwards.
+pub fn fresh_cookie(secure: bool) -> Cookie<'static> {
+    token_cookie(new_token(), secure)
+}
+
 /// True when the browser says the request comes from our own pages.
 fn same_origin(headers: &HeaderMap, public_origin: &str) -> bool {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
@@ -94,12 +109,7 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
     if existing.is_some() {
         return response;
     }
-    let cookie = Cookie::build((crate::session::CSRF_COOKIE, token))
-        .path("/")
-        .http_only(true)
-        .secure(state.cookies.secure)
-        .same_site(SameSite::Strict)
-        .build();
+    let cookie = token_cookie(token, state.cookies.secure);
     (CookieJar::new().add(cookie), response).into_response()
 }
 

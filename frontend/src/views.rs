@@ -72,6 +72,9 @@ fn sentence(message: &str) -> String {
     text
 }
 
+/// Key of a message about the form as a whole.
+const GENERAL: &str = "form";
+
 /// Messages per form field.
 #[derive(Debug, Clone, Default)]
 pub struct FieldErrors(BTreeMap<String, String>);
@@ -84,6 +87,18 @@ impl FieldErrors {
                 .map(|(field, message)| (field, sentence(&message)))
                 .collect(),
         )
+    }
+
+    /// From a backend refusal: its field messages, or its overall message when it names no
+    /// field (so that a refused form never comes back without an explanation).
+    pub fn from_backend(message: &str, fields: BTreeMap<String, String>) -> Self {
+        if fields.is_empty() {
+            let mut errors = Self::default();
+            errors.add(GENERAL, &sentence(message));
+            errors
+        } else {
+            Self::from_map(fields)
+        }
     }
 
     /// Records a message for `field`.
@@ -108,7 +123,13 @@ impl FieldErrors {
         self.0
             .iter()
             .filter(|(field, _)| !known.contains(&field.as_str()))
-            .map(|(field, message)| format!("{field}: {message}"))
+            .map(|(field, message)| {
+                if field == GENERAL {
+                    message.clone()
+                } else {
+                    format!("{field}: {message}")
+                }
+            })
             .collect()
     }
 }
@@ -265,6 +286,17 @@ mod tests {
             created_at: at,
             updated_at: at,
         }
+    }
+
+    #[test]
+    fn a_backend_refusal_without_fields_still_explains_itself() {
+        let errors = FieldErrors::from_backend("the body does not match", BTreeMap::new());
+        assert_eq!(errors.others(&["title"]), ["The body does not match."]);
+        let mut fields = BTreeMap::new();
+        fields.insert("title".to_owned(), "title must not be blank".to_owned());
+        let errors = FieldErrors::from_backend("Some fields are invalid.", fields);
+        assert_eq!(errors.get("title"), Some("Title must not be blank."));
+        assert!(errors.others(&["title"]).is_empty());
     }
 
     #[test]

@@ -4,12 +4,12 @@
 (function () {
   "use strict";
 
-  function announce(message) {
+  function announce(message, isError) {
     var region = document.getElementById("status");
     if (!region) return;
     region.textContent = "";
     var p = document.createElement("p");
-    p.className = "flash flash-success";
+    p.className = isError ? "flash flash-error" : "flash flash-success";
     p.textContent = message;
     region.appendChild(p);
   }
@@ -61,6 +61,25 @@
     return completed && completed.value === "true" ? "Marked as done." : "Marked as not done.";
   }
 
+  // The swapped-in row replaces the control that had focus; put focus back on its
+  // counterpart so keyboard users keep their place.
+  function restoreFocus(form, rowId, neighbour) {
+    var target = null;
+    var row = rowId ? document.getElementById(rowId) : null;
+    if (row && form.classList.contains("toggle-form")) {
+      target = row.querySelector(".check");
+    } else if (row && form.classList.contains("edit-form")) {
+      target = row.querySelector("[data-edit]");
+    } else if (neighbour && document.body.contains(neighbour)) {
+      target = neighbour.querySelector(".check");
+    }
+    if (!target) target = document.getElementById("list-heading");
+    if (target) {
+      if (!target.hasAttribute("tabindex") && target.tagName === "H2") target.setAttribute("tabindex", "-1");
+      target.focus();
+    }
+  }
+
   function submitInPlace(form) {
     var body = new URLSearchParams(new FormData(form));
     var message = messageFor(form);
@@ -83,8 +102,12 @@
       return response.text();
     }).then(function (html) {
       if (html === null || html === undefined) return;
+      var row = rowOf(form);
+      var rowId = row ? row.id : null;
+      var next = row ? row.nextElementSibling || row.previousElementSibling : null;
       swap(html);
-      announce(message);
+      announce(message, false);
+      restoreFocus(form, rowId, next);
       var list = document.getElementById("task-list");
       if (wasDelete && list && !list.querySelector("li.task")) {
         window.location.reload();

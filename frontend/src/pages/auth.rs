@@ -146,6 +146,7 @@ pub async fn login(
                 &cookies,
                 &Flash::success(format!("Welcome, {}.", session.user.name)),
             );
+            let jar = jar.add(crate::csrf::fresh_cookie(cookies.secure));
             Ok((jar, Redirect::to(&next_or_tasks(&form.next))).into_response())
         }
         Err(BackendError::InvalidCredentials | BackendError::Unauthorized) => again(
@@ -213,9 +214,9 @@ pub async fn register(
             tracing::info!(user_id = %user.id, "account created");
             Ok(Redirect::to("/login?registered=1").into_response())
         }
-        Err(BackendError::Validation { fields, .. }) => again(
+        Err(BackendError::Validation { message, fields }) => again(
             StatusCode::UNPROCESSABLE_ENTITY,
-            FieldErrors::from_map(fields),
+            FieldErrors::from_backend(&message, fields),
             None,
         ),
         Err(BackendError::Conflict(_)) => {

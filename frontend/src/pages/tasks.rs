@@ -424,8 +424,8 @@ pub async fn create(
             );
             Ok((jar, Redirect::to(&return_to)).into_response())
         }
-        Err(BackendError::Validation { fields, .. }) => {
-            let form = input.as_form(FieldErrors::from_map(fields));
+        Err(BackendError::Validation { message, fields }) => {
+            let form = input.as_form(FieldErrors::from_backend(&message, fields));
             let page = tasks_page(
                 &backend,
                 &user,
@@ -548,12 +548,12 @@ pub async fn update(
             );
             Ok((jar, Redirect::to(&format!("{return_to}#task-{id}"))).into_response())
         }
-        Err(BackendError::Validation { fields, .. }) => {
+        Err(BackendError::Validation { message, fields }) => {
             let page = EditPage {
                 shell: Shell::new("Edit task", "tasks", &csrf.0).with_user(&user.name),
                 task_id: id,
                 return_to,
-                form: input.as_form(FieldErrors::from_map(fields)),
+                form: input.as_form(FieldErrors::from_backend(&message, fields)),
             };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
         }

@@ -132,6 +132,30 @@ async fn signing_in_sets_http_only_lax_session_cookies_that_expire_with_the_toke
 }
 
 #[tokio::test]
+async fn signing_in_replaces_the_anti_forgery_token() {
+    let app = TestApp::spawn().await;
+    mount_login_success(&app, 3600).await;
+    let before = app.csrf().await;
+    let page = app
+        .post_form(
+            "/login",
+            &[("email", "ann@example.com"), ("password", "pw")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let after = page
+        .set_cookie(CSRF_COOKIE)
+        .expect("a new anti-forgery cookie is set at sign-in");
+    assert_eq!(after.value().len(), 64);
+    assert_ne!(
+        after.value(),
+        before,
+        "the token seen before sign-in is replaced"
+    );
+    assert_eq!(after.http_only(), Some(true));
+}
+
+#[tokio::test]
 async fn cookies_are_marked_secure_when_cookie_secure_is_on() {
     let app = Settings::default().secure_cookies().spawn().await;
     mount_login_success(&app, 3600).await;
