@@ -199,7 +199,8 @@ impl TaskView {
             created_iso: task.created_at.to_rfc3339(),
             updated: display_time(task.updated_at),
             updated_iso: task.updated_at.to_rfc3339(),
-            edited: task.updated_at > task.created_at,
+            // Shown only when it differs from the creation time as displayed.
+            edited: display_time(task.updated_at) != display_time(task.created_at),
         }
     }
 }
@@ -377,6 +378,12 @@ mod tests {
         assert_eq!(form.title, "Buy milk");
         assert_eq!(form.description, "Two litres");
         assert_eq!(form.due_date, "2026-12-03");
+        let mut same_minute = task(false, None);
+        same_minute.updated_at = "2026-11-20T10:30:40Z".parse().unwrap();
+        assert!(
+            !TaskView::new(&same_minute, "2026-11-26".parse().unwrap()).edited,
+            "a change within the displayed minute shows no second date"
+        );
         assert_eq!(form.tags, "home, errand");
         assert!(form.is_priority("high") && !form.is_priority("low"));
         assert!(form.errors.is_empty());

@@ -174,6 +174,19 @@ async fn no_page_has_serious_or_critical_accessibility_violations() {
         if !found.is_empty() {
             eprintln!("minor accessibility findings:\n{}", found.join("\n"));
         }
+
+        // Control: the audit does catch a problem planted in the page.
+        page.eval(
+            "const img = document.createElement('img'); \
+             img.src = 'data:image/gif;base64,R0lGODlhAQABAAAAACw='; \
+             document.querySelector('main').append(img); return null;",
+        )
+        .await;
+        let (planted, severe) = audit(&page, &axe, "page with a planted image without alt text").await;
+        assert!(
+            severe && planted.iter().any(|line| line.contains("image-alt")),
+            "axe should report the planted image without alt text, got {planted:?}"
+        );
     })
     .await;
 }

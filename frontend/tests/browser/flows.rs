@@ -85,21 +85,6 @@ async fn add_task(
     page.task_id(title).await
 }
 
-/// The ids of the rows now listed, in order.
-async fn listed(page: &Page) -> Vec<i64> {
-    let mut ids = Vec::new();
-    for row in page.find_all("li.task").await {
-        let id = row.attr("id").await.expect("reading a row id");
-        ids.push(
-            id.as_deref()
-                .and_then(|id| id.strip_prefix("task-"))
-                .and_then(|id| id.parse().ok())
-                .unwrap_or_else(|| panic!("row ids look like task-N, got {id:?}")),
-        );
-    }
-    ids
-}
-
 async fn set_marker(page: &Page) {
     page.eval(&format!(
         "window.__taskflowMarker = {}; return null;",
@@ -160,7 +145,7 @@ async fn with_javascript_a_visitor_signs_up_and_manages_tasks_in_place_without_p
         page.wait_for_counts([1, 1, 0, 0]).await;
         let plumber = add_task(&page, "Call the plumber", "low", None, "").await;
         page.wait_for_counts([2, 2, 0, 0]).await;
-        assert_eq!(listed(&page).await, [plumber, milk], "newest first");
+        page.wait_for_listed(&[plumber, milk], "newest first").await;
 
         // Edit in place: the inline form opens without navigating and the row is swapped in.
         set_marker(&page).await;
@@ -211,7 +196,8 @@ async fn with_javascript_a_visitor_signs_up_and_manages_tasks_in_place_without_p
         page.wait_for_text("#status", "Marked as done.").await;
         assert_not_reloaded(&page, "completing a task").await;
 
-        // Filter by status, then search.
+        // Filter by status, then search (the panel starts closed while no filter is active).
+        page.click(".filter-panel > summary").await;
         page.select("#f-status", "completed").await;
         page.click(".filters button[type=submit]").await;
         page.wait_until(
@@ -219,11 +205,8 @@ async fn with_javascript_a_visitor_signs_up_and_manages_tasks_in_place_without_p
             "location.search.includes('status=completed')",
         )
         .await;
-        assert_eq!(
-            listed(&page).await,
-            [milk],
-            "only the completed task is listed"
-        );
+        page.wait_for_listed(&[milk], "only the completed task is listed")
+            .await;
         page.select("#f-status", "all").await;
         page.fill("#f-search", "plumber").await;
         page.click(".filters button[type=submit]").await;
@@ -232,22 +215,16 @@ async fn with_javascript_a_visitor_signs_up_and_manages_tasks_in_place_without_p
             "location.search.includes('search=plumber')",
         )
         .await;
-        assert_eq!(
-            listed(&page).await,
-            [plumber],
-            "only the matching task is listed"
-        );
+        page.wait_for_listed(&[plumber], "only the matching task is listed")
+            .await;
         page.fill("#f-search", "no such words").await;
         page.click(".filters button[type=submit]").await;
         page.wait_for_text(".empty-state", "No tasks match these filters.")
             .await;
         page.click(".filter-actions a[href='/tasks']").await;
         page.wait_for_path("/tasks").await;
-        assert_eq!(
-            listed(&page).await,
-            [plumber, milk],
-            "clearing the filters lists everything"
-        );
+        page.wait_for_listed(&[plumber, milk], "clearing the filters lists everything")
+            .await;
 
         // Delete through the confirmation dialog.
         set_marker(&page).await;

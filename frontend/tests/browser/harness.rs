@@ -1,6 +1,6 @@
-//! Test harness: a database per test ([`crate::database`]), the real backend and the real web app in this
-//! process on loopback ports, and a headless Chromium driven over WebDriver by a chromedriver
-//! child process.
+//! Test harness: a database per test ([`crate::database`]), the real backend and the real web
+//! app in this process on loopback ports, and a headless Chromium driven over WebDriver by a
+//! chromedriver child process.
 //!
 //! Needs `TEST_DATABASE_URL` (set by `scripts/with-postgres.sh`) and the Debian packages
 //! `chromium` and `chromium-driver`.
@@ -46,7 +46,7 @@ pub(crate) enum Javascript {
 }
 
 /// A free loopback port: bound once, read and released.
-pub(crate) fn free_port() -> u16 {
+fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("finding a free loopback port")
@@ -302,6 +302,8 @@ impl Browser {
                 "--disable-sync",
                 format!("--user-data-dir={}", browser.profile.display()),
                 "--window-size=1280,900",
+                // Date fields then take mm/dd/yyyy whatever the machine's locale.
+                "--lang=en-US",
             ],
         });
         if javascript == Javascript::Off {
@@ -561,8 +563,13 @@ impl Page {
 
     /// Runs a script in the page (WebDriver bypasses the page's CSP) and returns its result.
     pub(crate) async fn eval(&self, script: &str) -> Value {
+        self.eval_with(script, Vec::new()).await
+    }
+
+    /// Runs a script with `arguments` in the page and returns its result.
+    pub(crate) async fn eval_with(&self, script: &str, arguments: Vec<Value>) -> Value {
         self.client
-            .execute(script, Vec::new())
+            .execute(script, arguments)
             .await
             .unwrap_or_else(|err| panic!("running `{script}`: {err}"))
     }
@@ -592,19 +599,24 @@ impl Page {
             .unwrap_or_else(|| panic!("no response status for the page, got {status}"))
     }
 
-    /// The counts at the top of the tasks page: total, pending, completed, overdue.
+    /// The counts at the top of the tasks page: total, pending, completed, overdue. Read in
+    /// one script, so that a swap of the counts cannot interleave.
     pub(crate) async fn counts(&self) -> [i64; 4] {
-        let mut counts = [0; 4];
-        let cells = self.find_all("#stats dd").await;
-        assert_eq!(cells.len(), 4, "the tasks page shows four counts");
-        for (count, cell) in counts.iter_mut().zip(cells) {
-            let text = cell.text().await.expect("reading a count");
-            *count = text
-                .trim()
-                .parse()
-                .unwrap_or_else(|_| panic!("a count is a number, got {text:?}"));
-        }
-        counts
+        let cells = self
+            .eval("return Array.from(document.querySelectorAll('#stats dd'), (dd) => dd.textContent.trim());")
+            .await;
+        let numbers: Vec<i64> = cells
+            .as_array()
+            .map(|cells| {
+                cells
+                    .iter()
+                    .filter_map(|cell| cell.as_str()?.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        numbers
+            .try_into()
+            .unwrap_or_else(|_| panic!("the tasks page shows four numeric counts, got {cells}"))
     }
 
     /// Waits until the counts are `expected` (total, pending, completed, overdue).
@@ -644,19 +656,55 @@ impl Page {
             .to_owned()
     }
 
+    /// The ids of the task rows now listed, in order.
+    pub(crate) async fn listed(&self) -> Vec<i64> {
+        let ids = self
+            .eval("return Array.from(document.querySelectorAll('li.task'), (li) => li.id);")
+            .await;
+        ids.as_array()
+            .map(|ids| ids.iter().filter_map(task_number).collect())
+            .unwrap_or_default()
+    }
+
+    /// Waits until the listed task rows are `expected`, in this order.
+    pub(crate) async fn wait_for_listed(&self, expected: &[i64], why: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let listed = self.listed().await;
+            if listed == expected {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{why}: expected rows {expected:?}, but {} lists {listed:?}",
+                self.path().await
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
     /// The id of the task row whose title is `title`.
     pub(crate) async fn task_id(&self, title: &str) -> i64 {
-        for row in self.find_all("li.task").await {
-            let row_title = row.attr("data-title").await.expect("reading a row title");
-            if row_title.as_deref() == Some(title) {
-                let id = row.attr("id").await.expect("reading a row id");
-                return id
-                    .as_deref()
-                    .and_then(|id| id.strip_prefix("task-"))
-                    .and_then(|id| id.parse().ok())
-                    .unwrap_or_else(|| panic!("row ids look like task-N, got {id:?}"));
+        let id = self
+            .eval_with(
+                "return Array.from(document.querySelectorAll('li.task'))\
+                 .filter((li) => li.dataset.title === arguments[0]).map((li) => li.id);",
+                vec![json!(title)],
+            )
+            .await;
+        match id.as_array().map(Vec::as_slice) {
+            Some([id]) => {
+                task_number(id).unwrap_or_else(|| panic!("row ids look like task-N, got {id}"))
             }
+            _ => panic!(
+                "expected one task titled {title:?} on {}, found rows {id}",
+                self.path().await
+            ),
         }
-        panic!("no task titled {title:?} on {}", self.path().await)
     }
+}
+
+/// `N` of a row id `task-N`.
+fn task_number(id: &Value) -> Option<i64> {
+    id.as_str()?.strip_prefix("task-")?.parse().ok()
 }
