@@ -320,13 +320,23 @@ impl BackendClient {
 }
 
 fn classify_transport(err: &reqwest::Error) -> BackendError {
+    // The URL can carry the user's search text; keep it out of messages that get logged.
+    let detail = without_url(err);
     if err.is_timeout() {
         BackendError::Timeout
     } else if err.is_connect() {
-        BackendError::Unavailable(format!("cannot connect: {err}"))
+        BackendError::Unavailable(format!("cannot connect: {detail}"))
     } else {
-        BackendError::BadGateway(err.to_string())
+        BackendError::BadGateway(detail)
     }
+}
+
+fn without_url(err: &reqwest::Error) -> String {
+    let mut text = err.to_string();
+    if let Some(url) = err.url() {
+        text = text.replace(url.as_str(), "<backend>");
+    }
+    text
 }
 
 async fn classify_status(response: reqwest::Response) -> BackendError {

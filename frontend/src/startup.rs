@@ -41,6 +41,13 @@ pub struct Application {
 impl Application {
     /// Binds the listener and builds the state.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        if config.cookie_secure && config.public_origin.starts_with("http://") {
+            tracing::warn!(
+                public_origin = %config.public_origin,
+                "PUBLIC_ORIGIN is plain HTTP but COOKIE_SECURE is on: browsers keep Secure cookies only over \
+                 HTTPS (or on localhost), so sign-in will not stick; serve over HTTPS or set COOKIE_SECURE=false"
+            );
+        }
         let addr = config.http_addr();
         let listener = TcpListener::bind(addr)
             .await
