@@ -42,6 +42,9 @@ pub enum BackendError {
     /// The backend did not answer in time (504).
     #[error("backend timed out")]
     Timeout,
+    /// A service behind the backend (the language model provider) failed (502).
+    #[error("upstream failure: {0}")]
+    Upstream(String),
     /// The backend answered something unexpected (502).
     #[error("unexpected backend answer: {0}")]
     BadGateway(String),
@@ -121,6 +124,69 @@ pub struct NewTask {
     pub priority: String,
     pub due_date: Option<String>,
     pub tags: Vec<String>,
+}
+
+/// One tool call the assistant made.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ToolCall {
+    /// The tool's name.
+    pub name: String,
+    /// How it ended.
+    pub outcome: ToolOutcome,
+}
+
+/// The outcome of a tool call.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ToolOutcome {
+    /// `ok`, `invalid`, `not_found`, `ambiguous` or `failed`.
+    pub status: String,
+    /// What happened, in a sentence.
+    pub message: String,
+}
+
+/// A stored chat message.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChatMessage {
+    pub id: i64,
+    /// `user` or `assistant`.
+    pub role: String,
+    pub content: String,
+    #[serde(default)]
+    pub tool_calls: Vec<ToolCall>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The assistant's answer.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChatReply {
+    pub conversation_id: String,
+    /// True when the built-in offline assistant answered.
+    pub offline: bool,
+    pub user_message: ChatMessage,
+    pub assistant_message: ChatMessage,
+}
+
+/// A conversation.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Conversation {
+    pub id: String,
+    pub title: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The user's conversations.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConversationPage {
+    pub conversations: Vec<Conversation>,
+}
+
+/// One page of a conversation's messages (page 1 holds the newest, oldest first).
+#[derive(Debug, Clone, Deserialize)]
+pub struct MessagePage {
+    pub messages: Vec<ChatMessage>,
+    pub total: i64,
+    pub page: i64,
+    pub total_pages: i64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -312,6 +378,48 @@ impl BackendClient {
             .await
     }
 
+    /// `POST /api/chat`: sends a message, in a conversation or a new one.
+    pub async fn chat(
+        &self,
+        caller: &Caller,
+        message: &str,
+        conversation_id: Option<&str>,
+    ) -> Result<ChatReply, BackendError> {
+        let body = serde_json::json!({ "message": message, "conversation_id": conversation_id });
+        self.call(Method::POST, "/api/chat", caller, Some(&body))
+            .await
+    }
+
+    /// `GET /api/conversations` (newest first).
+    pub async fn conversations(&self, caller: &Caller) -> Result<ConversationPage, BackendError> {
+        self.call(Method::GET, "/api/conversations?limit=50", caller, None)
+            .await
+    }
+
+    /// `GET /api/conversations/{id}/messages`, page `page` (1 = the newest messages).
+    pub async fn messages(
+        &self,
+        caller: &Caller,
+        id: &str,
+        page: i64,
+    ) -> Result<MessagePage, BackendError> {
+        let path = format!(
+            "/api/conversations/{}/messages?page={page}&limit=50",
+            urlencoding::encode(id)
+        );
+        self.call(Method::GET, &path, caller, None).await
+    }
+
+    /// `DELETE /api/conversations/{id}`.
+    pub async fn delete_conversation(&self, caller: &Caller, id: &str) -> Result<(), BackendError> {
+        self.call_empty(
+            Method::DELETE,
+            &format!("/api/conversations/{}", urlencoding::encode(id)),
+            caller,
+        )
+        .await
+    }
+
     /// `GET /readyz` of the backend.
     pub async fn ready(&self) -> Result<(), BackendError> {
         self.call_empty(Method::GET, "/readyz", &Caller::default())
@@ -368,6 +476,9 @@ async fn classify_status(response: reqwest::Response) -> BackendError {
             BackendError::Unavailable("the backend answered 503".to_owned())
         }
         (StatusCode::GATEWAY_TIMEOUT | StatusCode::REQUEST_TIMEOUT, _) => BackendError::Timeout,
+        (StatusCode::BAD_GATEWAY, detail) => {
+            BackendError::Upstream(detail.map(|d| d.message).unwrap_or_default())
+        }
         (status, detail) => BackendError::BadGateway(format!(
             "status {status}{}",
             detail.map(|d| format!(" ({})", d.code)).unwrap_or_default()

@@ -1,6 +1,7 @@
 //! Page handlers, one module per area; [`router`] composes them.
 
 pub mod auth;
+pub mod chat;
 pub mod health;
 pub mod home;
 pub mod tasks;
@@ -29,6 +30,9 @@ pub fn router() -> Router<AppState> {
             "/tasks/{id}/delete",
             get(tasks::delete_form).post(tasks::delete),
         )
+        .route("/chat", get(chat::new_conversation).post(chat::send))
+        .route("/chat/{id}", get(chat::conversation))
+        .route("/chat/{id}/delete", post(chat::delete))
         .route("/static/app.css", get(assets::css))
         .route("/static/app.js", get(assets::js))
         .route("/healthz", get(health::healthz))

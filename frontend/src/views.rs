@@ -64,7 +64,7 @@ impl Shell {
 }
 
 /// `message` with a capital first letter and a full stop.
-fn sentence(message: &str) -> String {
+pub fn sentence(message: &str) -> String {
     let mut text = capitalised(message.trim());
     if !text.ends_with(['.', '?', '!']) {
         text.push('.');

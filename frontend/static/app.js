@@ -184,5 +184,137 @@
     submitInPlace(form);
   });
 
+  // --- Assistant -----------------------------------------------------------------
+
+  var COUNTER_FROM = 0.9;
+
+  function updateCounter(textarea) {
+    var counter = document.getElementById("chat-counter");
+    if (!counter) return;
+    var max = parseInt(textarea.getAttribute("maxlength"), 10) || 2000;
+    var length = textarea.value.length;
+    counter.textContent = length >= max * COUNTER_FROM ? length + " / " + max : "";
+  }
+
+  function setWaiting(form, waiting) {
+    var indicator = document.getElementById("chat-waiting");
+    if (indicator) indicator.hidden = !waiting;
+    var button = form.querySelector("button[type=submit]");
+    if (button) button.disabled = waiting;
+    form.setAttribute("aria-busy", waiting ? "true" : "false");
+  }
+
+  function showChat(html) {
+    var template = document.createElement("template");
+    template.innerHTML = html;
+    var fresh = template.content.getElementById("new-messages");
+    var list = document.getElementById("messages");
+    if (fresh && list) {
+      while (fresh.firstElementChild) list.appendChild(fresh.firstElementChild);
+    }
+    var id = template.content.getElementById("conversation-id");
+    var input = document.getElementById("conversation-id");
+    if (id && input && input.value !== id.value) {
+      input.value = id.value;
+      if (window.history && history.replaceState) history.replaceState(null, "", "/chat/" + id.value);
+    }
+    var nav = template.content.getElementById("conversations");
+    var currentNav = document.getElementById("conversations");
+    if (nav && currentNav) currentNav.replaceWith(nav);
+    var empty = document.getElementById("chat-empty");
+    if (empty) empty.remove();
+    var last = list ? list.lastElementChild : null;
+    if (last) last.scrollIntoView({ block: "nearest" });
+  }
+
+  function sendChat(form, message) {
+    var body = new URLSearchParams(new FormData(form));
+    if (message !== undefined) body.set("message", message);
+    var textarea = document.getElementById("chat-message");
+    setWaiting(form, true);
+    fetch(form.action, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "X-Requested-With": "taskflow" }
+    }).then(function (response) {
+      if (response.redirected) {
+        window.location.assign(response.url);
+        return null;
+      }
+      return response.text().then(function (html) {
+        if (response.ok) {
+          showChat(html);
+          if (textarea && form.id === "chat-form") textarea.value = "";
+          if (textarea) updateCounter(textarea);
+          var banner = document.querySelector("#chat-banner .banner");
+          if (banner) banner.remove();
+        } else if (response.headers.get("x-taskflow-fragment") === "banner") {
+          swap(html);
+        } else {
+          window.location.reload();
+        }
+        return null;
+      });
+    }).catch(function () {
+      announce("The message could not be sent. Check your connection and try again.", true);
+    }).then(function () {
+      setWaiting(form, false);
+      if (textarea) textarea.focus();
+    });
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement)) return;
+    if (typeof fetch !== "function" || typeof URLSearchParams !== "function") return;
+    if (form.id === "chat-form") {
+      var textarea = document.getElementById("chat-message");
+      if (textarea && textarea.value.trim() === "") {
+        event.preventDefault();
+        textarea.focus();
+        return;
+      }
+      event.preventDefault();
+      sendChat(form);
+    } else if (form.classList.contains("examples")) {
+      event.preventDefault();
+      var submitter = event.submitter;
+      sendChat(form, submitter ? submitter.value : undefined);
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (!(target instanceof HTMLTextAreaElement) || target.id !== "chat-message") return;
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      var form = target.form;
+      if (form && typeof form.requestSubmit === "function") form.requestSubmit();
+    }
+  });
+
+  document.addEventListener("input", function (event) {
+    var target = event.target;
+    if (target instanceof HTMLTextAreaElement && target.id === "chat-message") updateCounter(target);
+  });
+
+  document.addEventListener("click", function (event) {
+    var target = event.target instanceof Element ? event.target : null;
+    if (!target) return;
+    var dismiss = target.closest("[data-dismiss]");
+    if (dismiss) {
+      var banner = dismiss.closest(".banner");
+      if (banner) banner.remove();
+      var textarea = document.getElementById("chat-message");
+      if (textarea) textarea.focus();
+      return;
+    }
+    var confirmButton = target.closest("[data-confirm]");
+    if (confirmButton && !window.confirm(confirmButton.getAttribute("data-confirm"))) {
+      event.preventDefault();
+    }
+  });
+
   document.documentElement.classList.add("js");
 })();
