@@ -19,6 +19,9 @@
 #   musl release build     cargo build --release --target x86_64-unknown-linux-musl
 #                          of the packages in MUSL_PACKAGES, checked to be
 #                          statically linked (skipped with --quick)
+#   Helm chart             scripts/check-chart.sh: lint, render, kubernetes-validate,
+#                          checkov, bats tests of the renderings, and the contract
+#                          test that runs the binaries as the pod specs say
 #   ShellCheck             every *.sh, *.bash and *.bats file under scripts/,
 #                          and .ci/run
 #   bats                   bats --tap scripts/tests/
@@ -273,6 +276,30 @@ step_musl() {
     return "$status"
 }
 
+# Reads the "N passed, N failed" line that our own check scripts end with.
+parse_counts_line() {
+    local line
+    line=$(strip_colors <"$1" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1) || return 1
+    counted_passed=${line%% passed*}
+    counted_failed=${line#*, }
+    counted_failed=${counted_failed%% failed*}
+}
+
+# Runs one of our check scripts, counting its results.
+run_counted_script() {
+    local log=$work/$1.log status=0
+    shift
+    "$@" 2>&1 | tee "$log" || status=$?
+    if ! parse_counts_line "$log"; then
+        detail="no result line"
+    fi
+    return "$status"
+}
+
+step_chart() {
+    run_counted_script chart scripts/check-chart.sh
+}
+
 step_shellcheck() {
     if ! command -v shellcheck >/dev/null; then
         echo "$prog: shellcheck not found; install it (Debian: apt-get install shellcheck)" >&2
@@ -313,6 +340,7 @@ if ((quick)); then
 else
     run_step "musl release build" step_musl
 fi
+run_step "Helm chart" step_chart counted
 run_step "ShellCheck" step_shellcheck
 run_step "bats" step_bats counted
 
