@@ -2,6 +2,7 @@
 //! over HTTP with a hand-managed cookie jar.
 
 mod auth;
+mod chat;
 mod config_docs;
 mod errors;
 mod helpers;
