@@ -14,7 +14,7 @@ fn bearer() -> String {
     format!("Bearer {TOKEN}")
 }
 
-fn message(id: i64, role: &str, content: &str, tool_calls: Value) -> Value {
+fn message(id: i64, role: &str, content: &str, tool_calls: &Value) -> Value {
     json!({
         "id": id,
         "role": role,
@@ -58,8 +58,8 @@ async fn mount_reply(app: &TestApp, expected_body: Value) {
             "reply": "Added “Buy milk”.",
             "tool_calls": added_milk(),
             "offline": true,
-            "user_message": message(11, "user", "add buy milk", json!([])),
-            "assistant_message": message(12, "assistant", "Added “Buy milk”. (offline mode)", added_milk()),
+            "user_message": message(11, "user", "add buy milk", &json!([])),
+            "assistant_message": message(12, "assistant", "Added “Buy milk”. (offline mode)", &added_milk()),
         })))
         .expect(1)
         .mount(&app.backend)
@@ -111,8 +111,8 @@ async fn a_conversation_shows_its_history_with_tool_badges_and_escaped_text() {
         .and(query_param("page", "1"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "messages": [
-                message(11, "user", "add <b>buy</b> milk", json!([])),
-                message(12, "assistant", "Added “Buy milk”.", added_milk()),
+                message(11, "user", "add <b>buy</b> milk", &json!([])),
+                message(12, "assistant", "Added “Buy milk”.", &added_milk()),
             ],
             "total": 60, "page": 1, "limit": 50, "total_pages": 2,
         })))
@@ -206,7 +206,7 @@ async fn an_empty_or_overlong_message_is_refused_without_asking_the_backend() {
         .expect(0)
         .mount(&app.backend)
         .await;
-    mount_conversations(&app, json!([])).await;
+    mount_conversations(&app, &json!([])).await;
     app.sign_in();
     let long = "x".repeat(2001);
     let cases = [
@@ -243,7 +243,7 @@ async fn a_provider_failure_shows_a_banner_and_keeps_the_draft() {
             })))
             .mount(&app.backend)
             .await;
-        mount_conversations(&app, json!([])).await;
+        mount_conversations(&app, &json!([])).await;
         app.sign_in();
         let page = app
             .post_form("/chat", &[("message", "what's pending?")])
@@ -294,7 +294,7 @@ async fn deleting_a_conversation_asks_the_backend_and_returns_to_a_new_one() {
 #[tokio::test]
 async fn another_users_conversation_is_not_found() {
     let app = TestApp::spawn().await;
-    mount_conversations(&app, json!([])).await;
+    mount_conversations(&app, &json!([])).await;
     Mock::given(method("GET"))
         .and(path(format!("/api/conversations/{CONVERSATION}/messages")))
         .respond_with(
