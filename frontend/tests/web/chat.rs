@@ -206,7 +206,7 @@ async fn an_empty_or_overlong_message_is_refused_without_asking_the_backend() {
         .expect(0)
         .mount(&app.backend)
         .await;
-    mount_conversations(&app, &json!([])).await;
+    mount_conversations(&app, json!([])).await;
     app.sign_in();
     let long = "x".repeat(2001);
     let cases = [
@@ -243,7 +243,7 @@ async fn a_provider_failure_shows_a_banner_and_keeps_the_draft() {
             })))
             .mount(&app.backend)
             .await;
-        mount_conversations(&app, &json!([])).await;
+        mount_conversations(&app, json!([])).await;
         app.sign_in();
         let page = app
             .post_form("/chat", &[("message", "what's pending?")])
@@ -294,7 +294,7 @@ async fn deleting_a_conversation_asks_the_backend_and_returns_to_a_new_one() {
 #[tokio::test]
 async fn another_users_conversation_is_not_found() {
     let app = TestApp::spawn().await;
-    mount_conversations(&app, &json!([])).await;
+    mount_conversations(&app, json!([])).await;
     Mock::given(method("GET"))
         .and(path(format!("/api/conversations/{CONVERSATION}/messages")))
         .respond_with(
