@@ -65,6 +65,27 @@ pub struct Config {
     /// Take the client address from the last `X-Forwarded-For` entry (only behind a proxy that sets it).
     #[serde(default)]
     pub trust_forwarded_for: bool,
+    /// Base URL of an OpenAI-compatible API; `/chat/completions` is appended.
+    #[serde(default = "default_llm_base_url")]
+    pub llm_base_url: String,
+    /// The provider's API key; absent or blank means the built-in offline assistant answers.
+    #[serde(default)]
+    pub llm_api_key: Option<SecretString>,
+    /// Model name sent to the provider.
+    #[serde(default = "default_llm_model")]
+    pub llm_model: String,
+    /// Longest time one provider call may take, in seconds.
+    #[serde(default = "default_llm_timeout_seconds")]
+    pub llm_timeout_seconds: u64,
+    /// Most rounds of tool calls the model may ask for while answering one message.
+    #[serde(default = "default_llm_max_tool_rounds")]
+    pub llm_max_tool_rounds: u32,
+    /// How many earlier messages of a conversation are sent to the model with a new one.
+    #[serde(default = "default_chat_history_messages")]
+    pub chat_history_messages: u32,
+    /// `Host` header values accepted by `/mcp` (comma-separated; `*` accepts any).
+    #[serde(default = "default_mcp_allowed_hosts")]
+    pub mcp_allowed_hosts: Vec<String>,
 }
 
 fn default_jwt_ttl_seconds() -> u64 {
@@ -105,6 +126,26 @@ fn default_auth_rate_limit_per_ip() -> u32 {
 }
 fn default_auth_rate_limit_per_account() -> u32 {
     10
+}
+fn default_llm_base_url() -> String {
+    "https://api.openai.com/v1".to_owned()
+}
+fn default_llm_model() -> String {
+    "gpt-4o-mini".to_owned()
+}
+fn default_llm_timeout_seconds() -> u64 {
+    30
+}
+fn default_llm_max_tool_rounds() -> u32 {
+    5
+}
+fn default_chat_history_messages() -> u32 {
+    20
+}
+fn default_mcp_allowed_hosts() -> Vec<String> {
+    ["localhost", "127.0.0.1", "::1"]
+        .map(str::to_owned)
+        .to_vec()
 }
 
 impl Config {
@@ -202,6 +243,71 @@ impl Config {
         if self.auth_rate_limit_per_account == 0 {
             return fail("AUTH_RATE_LIMIT_PER_ACCOUNT must be at least 1");
         }
+        self.validate_assistant()
+    }
+
+    fn validate_assistant(&self) -> Result<(), ConfigError> {
+        let fail = |message: &str| Err(ConfigError::new(message));
+        let base = self.llm_base_url.trim();
+        let uri = base.parse::<http::Uri>().ok();
+        let shaped = uri.as_ref().is_some_and(|uri| {
+            matches!(uri.scheme_str(), Some("http" | "https"))
+                && uri.authority().is_some()
+                && uri.query().is_none()
+        });
+        if !shaped || base.contains('#') {
+            return fail(
+                "LLM_BASE_URL must be an http:// or https:// URL such as https://api.openai.com/v1",
+            );
+        }
+        if base.trim_end_matches('/').ends_with("/chat/completions") {
+            return fail(
+                "LLM_BASE_URL must be the API base such as https://api.openai.com/v1, without /chat/completions",
+            );
+        }
+        if self.llm_key().is_some_and(|key| {
+            !key.expose_secret()
+                .trim()
+                .chars()
+                .all(|c| c.is_ascii_graphic())
+        }) {
+            return fail("LLM_API_KEY must consist of printable ASCII characters without spaces");
+        }
+        let model = self.llm_model.trim();
+        if model.is_empty() || model.chars().count() > 200 || model.chars().any(char::is_whitespace)
+        {
+            return fail("LLM_MODEL must be a model name of 1 to 200 characters without spaces");
+        }
+        if !(1..=600).contains(&self.llm_timeout_seconds) {
+            return fail("LLM_TIMEOUT_SECONDS must be between 1 and 600");
+        }
+        if !(1..=20).contains(&self.llm_max_tool_rounds) {
+            return fail("LLM_MAX_TOOL_ROUNDS must be between 1 and 20");
+        }
+        if self.chat_history_messages > 200 {
+            return fail("CHAT_HISTORY_MESSAGES must be between 0 and 200");
+        }
+        let hosts: Vec<&str> = self
+            .mcp_allowed_hosts
+            .iter()
+            .map(|host| host.trim())
+            .filter(|host| !host.is_empty())
+            .collect();
+        if hosts.is_empty() {
+            return fail("MCP_ALLOWED_HOSTS must name at least one host, or * to accept any");
+        }
+        for host in hosts {
+            let bad = host.contains("://")
+                || host.chars().any(|c| {
+                    c.is_whitespace() || c.is_control() || matches!(c, '/' | '@' | '?' | '#')
+                })
+                || (host.contains('*') && host != "*");
+            if bad {
+                return Err(ConfigError(format!(
+                    "MCP_ALLOWED_HOSTS entry `{host}` must be a host name or address, optionally with :port (no scheme or path)"
+                )));
+            }
+        }
         Ok(())
     }
 
@@ -249,6 +355,44 @@ impl Config {
         Duration::from_secs(self.shutdown_grace_seconds)
     }
 
+    /// The provider's API key, unless it is absent or blank (then the offline assistant answers).
+    pub fn llm_key(&self) -> Option<&SecretString> {
+        self.llm_api_key
+            .as_ref()
+            .filter(|key| !key.expose_secret().trim().is_empty())
+    }
+
+    /// The chat-completions endpoint of the provider.
+    pub fn llm_chat_completions_url(&self) -> String {
+        format!(
+            "{}/chat/completions",
+            self.llm_base_url.trim().trim_end_matches('/')
+        )
+    }
+
+    /// Time limit of one provider call.
+    pub fn llm_timeout(&self) -> Duration {
+        Duration::from_secs(self.llm_timeout_seconds)
+    }
+
+    /// How long the assistant may work on one message in total: nine tenths of the request
+    /// timeout, so that a slow provider still gets the client a JSON answer (504) rather than
+    /// the generic 408.
+    pub fn chat_deadline(&self) -> Duration {
+        self.request_timeout() * 9 / 10
+    }
+
+    /// The `Host` values `/mcp` accepts, or `None` when any host is accepted (`*`).
+    pub fn mcp_host_allowlist(&self) -> Option<Vec<String>> {
+        let hosts: Vec<String> = self
+            .mcp_allowed_hosts
+            .iter()
+            .map(|host| host.trim().to_owned())
+            .filter(|host| !host.is_empty())
+            .collect();
+        (!hosts.iter().any(|host| host == "*")).then_some(hosts)
+    }
+
     /// Allowed CORS origins, blanks removed.
     pub fn cors_origins(&self) -> Vec<String> {
         self.cors_allowed_origins
@@ -294,6 +438,76 @@ mod tests {
         assert_eq!(config.jwt_ttl(), Duration::from_secs(604_800));
         assert!(config.cors_origins().is_empty());
         assert!(!config.trust_forwarded_for);
+        assert!(
+            config.llm_key().is_none(),
+            "no key means the offline assistant"
+        );
+        assert_eq!(
+            config.llm_chat_completions_url(),
+            "https://api.openai.com/v1/chat/completions"
+        );
+        assert_eq!(config.llm_model, "gpt-4o-mini");
+        assert_eq!(config.llm_timeout(), Duration::from_secs(30));
+        assert_eq!(
+            (config.llm_max_tool_rounds, config.chat_history_messages),
+            (5, 20)
+        );
+        assert_eq!(
+            config.mcp_host_allowlist(),
+            Some(
+                ["localhost", "127.0.0.1", "::1"]
+                    .map(str::to_owned)
+                    .to_vec()
+            )
+        );
+    }
+
+    #[test]
+    fn a_blank_llm_api_key_means_the_offline_assistant() {
+        let config = Config::from_vars(vars(&[("LLM_API_KEY", "  ")])).unwrap();
+        assert!(config.llm_key().is_none());
+        let config = Config::from_vars(vars(&[("LLM_API_KEY", "sk-test")])).unwrap();
+        assert_eq!(
+            config.llm_key().map(ExposeSecret::expose_secret),
+            Some("sk-test")
+        );
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("sk-test"), "{debug}");
+    }
+
+    #[test]
+    fn the_llm_base_url_may_end_with_a_slash_and_point_at_a_local_server() {
+        let config =
+            Config::from_vars(vars(&[("LLM_BASE_URL", "http://127.0.0.1:11434/v1/")])).unwrap();
+        assert_eq!(
+            config.llm_chat_completions_url(),
+            "http://127.0.0.1:11434/v1/chat/completions"
+        );
+    }
+
+    #[test]
+    fn mcp_hosts_are_trimmed_and_a_star_accepts_any_host() {
+        let config = Config::from_vars(vars(&[(
+            "MCP_ALLOWED_HOSTS",
+            " taskflow-backend , taskflow-backend:8000,[::1]:8000,",
+        )]))
+        .unwrap();
+        assert_eq!(
+            config.mcp_host_allowlist(),
+            Some(
+                ["taskflow-backend", "taskflow-backend:8000", "[::1]:8000"]
+                    .map(str::to_owned)
+                    .to_vec()
+            )
+        );
+        let any = Config::from_vars(vars(&[("MCP_ALLOWED_HOSTS", "*")])).unwrap();
+        assert_eq!(any.mcp_host_allowlist(), None);
+    }
+
+    #[test]
+    fn the_chat_deadline_leaves_room_inside_the_request_timeout() {
+        let config = Config::from_vars(vars(&[("REQUEST_TIMEOUT_SECONDS", "10")])).unwrap();
+        assert_eq!(config.chat_deadline(), Duration::from_secs(9));
     }
 
     #[test]
@@ -377,6 +591,72 @@ mod tests {
                 &[("TRUST_FORWARDED_FOR", "maybe")],
                 "TRUST_FORWARDED_FOR is invalid",
             ),
+            (
+                &[("LLM_BASE_URL", "api.openai.com/v1")],
+                "LLM_BASE_URL must be an http:// or https:// URL",
+            ),
+            (
+                &[("LLM_BASE_URL", "ftp://models.example/v1")],
+                "LLM_BASE_URL must be an http:// or https:// URL",
+            ),
+            (
+                &[("LLM_BASE_URL", "https://api.openai.com/v1?x=1")],
+                "LLM_BASE_URL must be an http:// or https:// URL",
+            ),
+            (
+                &[("LLM_BASE_URL", "https://api.openai.com/v1/chat/completions")],
+                "LLM_BASE_URL must be the API base",
+            ),
+            (
+                &[("LLM_API_KEY", "sk-with space")],
+                "LLM_API_KEY must consist of printable ASCII",
+            ),
+            (
+                &[("LLM_API_KEY", "sk-ünicode")],
+                "LLM_API_KEY must consist of printable ASCII",
+            ),
+            (&[("LLM_MODEL", " ")], "LLM_MODEL must be a model name"),
+            (&[("LLM_MODEL", "gpt 4")], "LLM_MODEL must be a model name"),
+            (
+                &[("LLM_TIMEOUT_SECONDS", "0")],
+                "LLM_TIMEOUT_SECONDS must be between 1 and 600",
+            ),
+            (
+                &[("LLM_TIMEOUT_SECONDS", "soon")],
+                "LLM_TIMEOUT_SECONDS is invalid",
+            ),
+            (
+                &[("LLM_MAX_TOOL_ROUNDS", "0")],
+                "LLM_MAX_TOOL_ROUNDS must be between 1 and 20",
+            ),
+            (
+                &[("LLM_MAX_TOOL_ROUNDS", "21")],
+                "LLM_MAX_TOOL_ROUNDS must be between 1 and 20",
+            ),
+            (
+                &[("CHAT_HISTORY_MESSAGES", "201")],
+                "CHAT_HISTORY_MESSAGES must be between 0 and 200",
+            ),
+            (
+                &[("CHAT_HISTORY_MESSAGES", "-1")],
+                "CHAT_HISTORY_MESSAGES is invalid",
+            ),
+            (
+                &[("MCP_ALLOWED_HOSTS", "")],
+                "MCP_ALLOWED_HOSTS must name at least one host",
+            ),
+            (
+                &[("MCP_ALLOWED_HOSTS", "https://tasks.example.com")],
+                "MCP_ALLOWED_HOSTS entry `https://tasks.example.com`",
+            ),
+            (
+                &[("MCP_ALLOWED_HOSTS", "localhost,tasks.example.com/mcp")],
+                "MCP_ALLOWED_HOSTS entry `tasks.example.com/mcp`",
+            ),
+            (
+                &[("MCP_ALLOWED_HOSTS", "*.example.com")],
+                "MCP_ALLOWED_HOSTS entry `*.example.com`",
+            ),
         ];
         for (extra, expected) in cases {
             let err = error_for(extra);
@@ -410,7 +690,8 @@ mod tests {
         let names = Config::variable_names();
         assert_eq!(names.first().map(String::as_str), Some("DATABASE_URL"));
         assert!(names.contains(&"TRUST_FORWARDED_FOR".to_owned()));
-        assert_eq!(names.len(), 17);
+        assert!(names.contains(&"MCP_ALLOWED_HOSTS".to_owned()));
+        assert_eq!(names.len(), 24);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Validated domain types. Input is parsed into these once, at the HTTP edge; code below the
 //! handlers can rely on every value being valid.
 
+mod chat;
 mod email;
 mod password;
 mod task;
@@ -8,9 +9,10 @@ mod user_name;
 
 use std::collections::BTreeMap;
 
+pub use chat::{ChatMessage, ConversationTitle};
 pub use email::EmailAddress;
 pub use password::Password;
-pub use task::{Priority, TaskDescription, TaskTags, TaskTitle};
+pub use task::{Priority, TaskDescription, TaskTags, TaskTitle, parse_date};
 pub use user_name::UserName;
 
 /// Why one input value was refused, in words meant for the person who typed it.

@@ -55,6 +55,12 @@ pub enum ApiError {
     /// A dependency is down or saturated (503).
     #[error("service unavailable: {0}")]
     Unavailable(&'static str),
+    /// The language model provider failed or answered nonsense (502); the cause is logged.
+    #[error("upstream error: {0}")]
+    Upstream(String),
+    /// The language model provider did not answer in time (504).
+    #[error("upstream timeout")]
+    UpstreamTimeout,
     /// Anything unexpected (500); the cause is logged, never sent.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -92,6 +98,8 @@ impl ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Upstream(_) => StatusCode::BAD_GATEWAY,
+            Self::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -127,6 +135,16 @@ impl ApiError {
                 "unavailable",
                 "The service is temporarily unavailable; try again shortly.".to_owned(),
             ),
+            Self::Upstream(_) => (
+                "upstream_error",
+                "The assistant's language model is unavailable; your message was saved. Try again shortly."
+                    .to_owned(),
+            ),
+            Self::UpstreamTimeout => (
+                "upstream_timeout",
+                "The assistant's language model did not answer in time; your message was saved. Try again shortly."
+                    .to_owned(),
+            ),
             Self::Internal(_) => ("internal", "Something went wrong on our side.".to_owned()),
         };
         let fields = match self {
@@ -148,6 +166,10 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = format!("{cause:#}"), "request failed")
             }
             Self::Unavailable(reason) => tracing::warn!(reason, "dependency unavailable"),
+            Self::Upstream(reason) => {
+                tracing::warn!(reason = reason.as_str(), "language model provider failed")
+            }
+            Self::UpstreamTimeout => tracing::warn!("language model provider timed out"),
             _ => {}
         }
         let status = self.status();
@@ -278,6 +300,7 @@ fn generic_error(status: StatusCode) -> (&'static str, &'static str) {
             "unauthorized",
             "Sign in to continue: the token is missing, invalid or expired.",
         ),
+        StatusCode::FORBIDDEN => ("forbidden", "This request is not allowed here."),
         StatusCode::NOT_FOUND => ("not_found", "No such endpoint."),
         StatusCode::METHOD_NOT_ALLOWED => (
             "method_not_allowed",
@@ -336,6 +359,12 @@ mod tests {
             ),
             (ApiError::Unavailable("db"), 503, "unavailable"),
             (
+                ApiError::Upstream("status 500".to_owned()),
+                502,
+                "upstream_error",
+            ),
+            (ApiError::UpstreamTimeout, 504, "upstream_timeout"),
+            (
                 ApiError::Internal(anyhow::anyhow!("secret detail")),
                 500,
                 "internal",
@@ -372,6 +401,14 @@ mod tests {
         assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
         let response = ApiError::RateLimited(Duration::from_millis(1500)).into_response();
         assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+    }
+
+    #[tokio::test]
+    async fn upstream_errors_hide_the_providers_answer() {
+        let response =
+            ApiError::Upstream("provider said: invalid key sk-abc123".to_owned()).into_response();
+        let body = body_json(response).await.to_string();
+        assert!(!body.contains("sk-abc123"), "{body}");
     }
 
     #[test]

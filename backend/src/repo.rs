@@ -1,6 +1,7 @@
 //! Queries, one module per table. Handlers call these functions and never use the diesel DSL
 //! themselves.
 
+pub mod conversations;
 pub mod tasks;
 pub mod tokens;
 pub mod users;

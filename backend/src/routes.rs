@@ -2,6 +2,7 @@
 //! prefixes and [`ApiDoc`] gathers their OpenAPI descriptions.
 
 pub mod auth;
+pub mod chat;
 pub mod docs;
 pub mod health;
 pub mod tasks;
@@ -18,6 +19,7 @@ pub fn router() -> Router<AppState> {
     let api = Router::new()
         .nest("/auth", auth::router())
         .nest("/tasks", tasks::router())
+        .merge(chat::router())
         .route("/openapi.json", get(docs::openapi_json))
         .route("/docs", get(docs::page));
     Router::new()
@@ -29,11 +31,13 @@ pub fn router() -> Router<AppState> {
 /// The OpenAPI description of the API, generated from the handlers and types.
 #[derive(Debug, OpenApi)]
 #[openapi(
-    info(title = "TaskFlow API", description = "Accounts and per-user tasks. Send the token from `POST /api/auth/login` as `Authorization: Bearer <token>`."),
+    info(title = "TaskFlow API", description = "Accounts, per-user tasks and the assistant that manages them. Send the token from `POST /api/auth/login` as `Authorization: Bearer <token>`."),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Accounts and sessions"),
         (name = "tasks", description = "The signed-in user's tasks"),
+        (name = "assistant", description = "Chat with the assistant, which works on the user's tasks; conversations"),
+        (name = "mcp", description = "The Model Context Protocol endpoint for MCP clients"),
         (name = "operations", description = "Health checks"),
     )
 )]
@@ -44,6 +48,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(auth::AuthApi::openapi());
     doc.merge(tasks::TasksApi::openapi());
+    doc.merge(chat::ChatApi::openapi());
+    doc.merge(crate::mcp::McpApi::openapi());
     doc.merge(health::HealthApi::openapi());
     doc
 }

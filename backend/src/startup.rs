@@ -20,10 +20,12 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::assistant::Assistant;
 use crate::auth::{JwtKeys, PasswordHasher};
 use crate::config::Config;
 use crate::db;
 use crate::error::{ApiError, json_errors};
+use crate::mcp;
 use crate::metrics::Metrics;
 use crate::rate_limit::AuthRateLimits;
 use crate::routes;
@@ -48,6 +50,12 @@ impl Application {
             config.db_pool_size,
             config.db_acquire_timeout(),
         )?;
+        let assistant = Assistant::new(&config, pool.clone())?;
+        if assistant.is_offline() {
+            tracing::info!("LLM_API_KEY is not set: the chat uses the offline assistant");
+        } else {
+            tracing::info!(model = %config.llm_model, "the chat uses a language model provider");
+        }
         let state = AppState {
             db: pool,
             jwt: JwtKeys::new(&config.jwt_secret, config.jwt_ttl()),
@@ -59,6 +67,7 @@ impl Application {
             ),
             metrics: Metrics::new(),
             lifecycle: Lifecycle::default(),
+            assistant,
             config: Arc::new(config),
         };
         Ok(Self { listener, state })
@@ -128,6 +137,7 @@ pub fn app(state: AppState) -> Router {
     let config = Arc::clone(&state.config);
     let cors = cors_layer(&config.cors_origins());
     let router = routes::router()
+        .merge(mcp::router(&state))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             require_migrated,
@@ -169,20 +179,21 @@ fn cors_layer(origins: &[String]) -> CorsLayer {
             REQUEST_ID,
             http::header::LOCATION,
             http::header::RETRY_AFTER,
+            routes::chat::CONVERSATION_ID,
         ])
         .max_age(Duration::from_secs(600))
 }
 
-/// Answers API calls with 503 until the schema is migrated (health and metrics stay up).
+/// Answers API and MCP calls with 503 until the schema is migrated (health and metrics stay up).
 async fn require_migrated(
     State(lifecycle): State<Lifecycle>,
     request: Request,
     next: Next,
 ) -> Response {
-    if !lifecycle.is_migrated()
-        && request.uri().path().starts_with("/api/")
-        && !is_static_api_path(request.uri().path())
-    {
+    let path = request.uri().path();
+    let needs_database =
+        (path.starts_with("/api/") && !is_static_api_path(path)) || path == mcp::PATH;
+    if !lifecycle.is_migrated() && needs_database {
         return ApiError::Unavailable("database migrations are not applied yet").into_response();
     }
     next.run(request).await

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::FromRef;
 
+use crate::assistant::Assistant;
 use crate::auth::{JwtKeys, PasswordHasher};
 use crate::config::Config;
 use crate::db::DbPool;
@@ -20,6 +21,7 @@ pub struct AppState {
     pub rate_limits: AuthRateLimits,
     pub metrics: Metrics,
     pub lifecycle: Lifecycle,
+    pub assistant: Assistant,
     pub config: Arc<Config>,
 }
 

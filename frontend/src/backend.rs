@@ -42,9 +42,15 @@ pub enum BackendError {
     /// The backend did not answer in time (504).
     #[error("backend timed out")]
     Timeout,
-    /// A service behind the backend (the language model provider) failed (502).
-    #[error("upstream failure: {0}")]
-    Upstream(String),
+    /// The language-model provider behind the backend failed (502) or was too slow (504).
+    /// The backend kept the user's message in `conversation_id`.
+    #[error("the assistant's provider failed (timed out: {timed_out})")]
+    Upstream {
+        /// True for a timeout (504), false for a failure (502).
+        timed_out: bool,
+        /// The conversation the message was stored in, when the backend said.
+        conversation_id: Option<String>,
+    },
     /// The backend answered something unexpected (502).
     #[error("unexpected backend answer: {0}")]
     BadGateway(String),
@@ -207,6 +213,8 @@ struct ErrorDetail {
 pub struct BackendClient {
     http: reqwest::Client,
     base_url: String,
+    /// Time limit of a chat call: the assistant may take a while to answer.
+    chat_timeout: std::time::Duration,
 }
 
 impl BackendClient {
@@ -220,7 +228,13 @@ impl BackendClient {
             .redirect(reqwest::redirect::Policy::none())
             .pool_idle_timeout(std::time::Duration::from_secs(30))
             .build()?;
+        // A chat answer may take until just before this request's own deadline.
+        let chat_timeout = config
+            .request_timeout()
+            .saturating_sub(std::time::Duration::from_secs(1))
+            .max(config.backend_timeout());
         Ok(Self {
+            chat_timeout,
             http,
             base_url: config.backend_url.clone(),
         })
@@ -233,7 +247,19 @@ impl BackendClient {
         caller: &Caller,
         body: Option<&Value>,
     ) -> Result<T, BackendError> {
-        let response = self.send(method, path, caller, body).await?;
+        self.call_within(method, path, caller, body, None).await
+    }
+
+    /// Like `call`, with a time limit other than the client's default.
+    async fn call_within<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        caller: &Caller,
+        body: Option<&Value>,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<T, BackendError> {
+        let response = self.send(method, path, caller, body, timeout).await?;
         let status = response.status();
         let bytes = response
             .bytes()
@@ -250,7 +276,7 @@ impl BackendClient {
         path: &str,
         caller: &Caller,
     ) -> Result<(), BackendError> {
-        self.send(method, path, caller, None).await.map(drop)
+        self.send(method, path, caller, None, None).await.map(drop)
     }
 
     async fn send(
@@ -259,6 +285,7 @@ impl BackendClient {
         path: &str,
         caller: &Caller,
         body: Option<&Value>,
+        timeout: Option<std::time::Duration>,
     ) -> Result<reqwest::Response, BackendError> {
         let mut request = self
             .http
@@ -274,6 +301,9 @@ impl BackendClient {
         }
         if let Some(body) = body {
             request = request.json(body);
+        }
+        if let Some(timeout) = timeout {
+            request = request.timeout(timeout);
         }
         let response = request
             .send()
@@ -386,8 +416,14 @@ impl BackendClient {
         conversation_id: Option<&str>,
     ) -> Result<ChatReply, BackendError> {
         let body = serde_json::json!({ "message": message, "conversation_id": conversation_id });
-        self.call(Method::POST, "/api/chat", caller, Some(&body))
-            .await
+        self.call_within(
+            Method::POST,
+            "/api/chat",
+            caller,
+            Some(&body),
+            Some(self.chat_timeout),
+        )
+        .await
     }
 
     /// `GET /api/conversations` (newest first).
@@ -455,6 +491,11 @@ async fn classify_status(response: reqwest::Response) -> BackendError {
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok())
         .unwrap_or(60);
+    let conversation_id = response
+        .headers()
+        .get("x-conversation-id")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
     let detail = response
         .json::<ErrorEnvelope>()
         .await
@@ -475,10 +516,19 @@ async fn classify_status(response: reqwest::Response) -> BackendError {
         (StatusCode::SERVICE_UNAVAILABLE, _) => {
             BackendError::Unavailable("the backend answered 503".to_owned())
         }
-        (StatusCode::GATEWAY_TIMEOUT | StatusCode::REQUEST_TIMEOUT, _) => BackendError::Timeout,
-        (StatusCode::BAD_GATEWAY, detail) => {
-            BackendError::Upstream(detail.map(|d| d.message).unwrap_or_default())
+        (StatusCode::BAD_GATEWAY, Some(detail)) if detail.code == "upstream_error" => {
+            BackendError::Upstream {
+                timed_out: false,
+                conversation_id,
+            }
         }
+        (StatusCode::GATEWAY_TIMEOUT, Some(detail)) if detail.code == "upstream_timeout" => {
+            BackendError::Upstream {
+                timed_out: true,
+                conversation_id,
+            }
+        }
+        (StatusCode::GATEWAY_TIMEOUT | StatusCode::REQUEST_TIMEOUT, _) => BackendError::Timeout,
         (status, detail) => BackendError::BadGateway(format!(
             "status {status}{}",
             detail.map(|d| format!(" ({})", d.code)).unwrap_or_default()

@@ -4,6 +4,27 @@
 //! loads every column of every table from a migrated database, so drift fails the tests.
 
 diesel::table! {
+    conversations (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        title -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Int8,
+        conversation_id -> Uuid,
+        role -> Text,
+        content -> Text,
+        tool_calls -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     revoked_tokens (jti) {
         jti -> Uuid,
         user_id -> Uuid,
@@ -38,7 +59,15 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(conversations -> users (user_id));
+diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(revoked_tokens -> users (user_id));
 diesel::joinable!(tasks -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(revoked_tokens, tasks, users,);
+diesel::allow_tables_to_appear_in_same_query!(
+    conversations,
+    messages,
+    revoked_tokens,
+    tasks,
+    users,
+);

@@ -1,5 +1,6 @@
 //! The parts of a task that users type: title, description, priority and tags.
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -167,6 +168,24 @@ impl TaskTags {
     pub fn into_inner(self) -> Vec<String> {
         self.0
     }
+}
+
+/// Parses a date written exactly as `YYYY-MM-DD`; the error names `field`.
+pub fn parse_date(field: &str, raw: &str) -> Result<NaiveDate, Invalid> {
+    let raw = raw.trim();
+    // chrono's `%Y`, `%m` and `%d` also take fewer digits (`26-1-1`); only YYYY-MM-DD is accepted.
+    let shaped = raw.len() == 10
+        && raw.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    shaped
+        .then(|| NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok())
+        .flatten()
+        .ok_or_else(|| Invalid::new(format!("{field} must be a date in the form YYYY-MM-DD")))
 }
 
 #[cfg(test)]

@@ -281,6 +281,42 @@ pub async fn delete(conn: &mut AsyncPgConnection, user_id: Uuid, id: i64) -> Que
     Ok(deleted > 0)
 }
 
+/// The user's tasks whose title contains `text` (ignoring letter case), newest first, at most
+/// `limit`. When none does, the tasks whose title contains every word of `text`.
+pub async fn matching_title(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    text: &str,
+    limit: i64,
+) -> QueryResult<Vec<TaskRow>> {
+    let whole: Vec<TaskRow> = tasks::table
+        .filter(tasks::user_id.eq(user_id))
+        .filter(tasks::title.ilike(like_pattern(text.trim())))
+        .select(TaskRow::as_select())
+        .order_by(tasks::created_at.desc())
+        .then_order_by(tasks::id.desc())
+        .limit(limit)
+        .load(conn)
+        .await?;
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if !whole.is_empty() || words.len() < 2 {
+        return Ok(whole);
+    }
+    let mut select = tasks::table
+        .filter(tasks::user_id.eq(user_id))
+        .select(TaskRow::as_select())
+        .into_boxed();
+    for word in words {
+        select = select.filter(tasks::title.ilike(like_pattern(word)));
+    }
+    select
+        .order_by(tasks::created_at.desc())
+        .then_order_by(tasks::id.desc())
+        .limit(limit)
+        .load(conn)
+        .await
+}
+
 /// Counts of a user's tasks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TaskCounts {

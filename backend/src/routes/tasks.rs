@@ -11,7 +11,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
 use crate::db::DbPool;
-use crate::domain::{FieldErrors, Invalid, Priority, TaskDescription, TaskTags, TaskTitle};
+use crate::domain::{
+    FieldErrors, Invalid, Priority, TaskDescription, TaskTags, TaskTitle, parse_date,
+};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::repo;
@@ -194,24 +196,7 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
-fn parse_date(field: &str, raw: &str) -> Result<NaiveDate, Invalid> {
-    let raw = raw.trim();
-    // chrono's `%Y`, `%m` and `%d` also take fewer digits (`26-1-1`); only YYYY-MM-DD is accepted.
-    let shaped = raw.len() == 10
-        && raw.bytes().enumerate().all(|(i, b)| {
-            if i == 4 || i == 7 {
-                b == b'-'
-            } else {
-                b.is_ascii_digit()
-            }
-        });
-    shaped
-        .then(|| NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok())
-        .flatten()
-        .ok_or_else(|| Invalid::new(format!("{field} must be a date in the form YYYY-MM-DD")))
-}
-
-fn parse_positive(field: &str, raw: &str, max: i64) -> Result<i64, Invalid> {
+pub(crate) fn parse_positive(field: &str, raw: &str, max: i64) -> Result<i64, Invalid> {
     match raw.trim().parse::<i64>() {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
         _ => Err(Invalid::new(format!(

@@ -442,6 +442,173 @@ pub(crate) async fn assert_error(response: Response, expected: StatusCode, code:
     body
 }
 
+/// The `LLM_API_KEY` of apps started by [`spawn_app_with_provider`].
+pub(crate) const TEST_LLM_KEY: &str = "sk-test-key-for-the-fake-provider";
+
+/// Starts the service with a language model provider at `provider` (a fake OpenAI-compatible
+/// server serving `/v1/chat/completions`); `overrides` replace or add variables.
+pub(crate) async fn spawn_app_with_provider(
+    provider: &wiremock::MockServer,
+    overrides: &[(&str, &str)],
+) -> TestApp {
+    let base_url = format!("{}/v1", provider.uri());
+    let mut vars = vec![
+        ("LLM_BASE_URL", base_url.as_str()),
+        ("LLM_API_KEY", TEST_LLM_KEY),
+    ];
+    vars.extend_from_slice(overrides);
+    spawn_app_with(&vars).await
+}
+
+/// Another process of the service on an existing test database: a replica next to a
+/// [`TestApp`], or the service started again after [`TestApp::stop_server`]. The database
+/// stays owned by the `TestApp`.
+pub(crate) struct Instance {
+    /// `http://127.0.0.1:<port>`.
+    pub(crate) address: String,
+    /// A client that follows no redirects and uses no proxy.
+    pub(crate) client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+/// Starts another instance of the service on `database_url` and waits until it is ready.
+pub(crate) async fn start_instance(database_url: &str, overrides: &[(&str, &str)]) -> Instance {
+    let config = test_config(database_url, overrides);
+    let application = Application::build(config)
+        .await
+        .expect("building the application");
+    let port = application.port();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(application.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+    let instance = Instance {
+        address: format!("http://127.0.0.1:{port}"),
+        client: http_client(),
+        stop: Some(stop),
+        server: Some(server),
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Ok(response) = instance.client.get(instance.url("/readyz")).send().await
+            && response.status() == StatusCode::OK
+        {
+            return instance;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the instance did not become ready within 15 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+impl Instance {
+    /// Full URL of `path`.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Any request with a bearer token; `body` is sent as JSON.
+    pub(crate) async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> Response {
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.expect("sending the request")
+    }
+}
+
+impl std::fmt::Debug for Instance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Instance")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+impl TestApp {
+    /// Stops the service (the database stays) and waits until it has exited.
+    pub(crate) async fn stop_server(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let stopped = tokio::time::timeout(Duration::from_secs(10), server).await;
+            assert!(
+                matches!(stopped, Ok(Ok(Ok(())))),
+                "the service did not stop cleanly: {stopped:?}"
+            );
+        }
+    }
+
+    /// `POST /api/chat` as `user`, continuing `conversation_id` when given.
+    pub(crate) async fn chat(
+        &self,
+        user: &TestUser,
+        message: &str,
+        conversation_id: Option<&str>,
+    ) -> Response {
+        let mut body = json!({ "message": message });
+        if let Some(id) = conversation_id {
+            body["conversation_id"] = json!(id);
+        }
+        self.post("/api/chat", Some(&user.token), &body).await
+    }
+
+    /// `POST /api/chat` as `user`, expecting 200; returns the answer.
+    pub(crate) async fn chat_ok(
+        &self,
+        user: &TestUser,
+        message: &str,
+        conversation_id: Option<&str>,
+    ) -> Value {
+        json_body(
+            self.chat(user, message, conversation_id).await,
+            StatusCode::OK,
+        )
+        .await
+    }
+
+    /// Every task of `user` (`GET /api/tasks?limit=100`), oldest first.
+    pub(crate) async fn all_tasks(&self, user: &TestUser) -> Vec<Value> {
+        let page = json_body(
+            self.get(
+                "/api/tasks?limit=100&sort=created&order=asc",
+                Some(&user.token),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        page["tasks"]
+            .as_array()
+            .expect("`tasks` is an array")
+            .clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::url_for_database;

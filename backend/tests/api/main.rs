@@ -2,8 +2,10 @@
 //! Run them with `scripts/with-postgres.sh cargo nextest run --workspace`.
 
 mod auth;
+mod chat;
 mod config_docs;
 mod helpers;
+mod mcp;
 mod migrations;
 mod operations;
 mod process;

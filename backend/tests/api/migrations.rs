@@ -1,5 +1,6 @@
 //! The embedded migrations: `src/db/schema.rs` agrees with them, they revert cleanly, they run
-//! once, and the database itself enforces the data rules (unique email, cascades, checks).
+//! once, and the database itself enforces the data rules (unique email, cascades, checks),
+//! for the conversations and messages of the assistant too.
 
 use std::collections::BTreeSet;
 
@@ -11,6 +12,7 @@ use diesel::{Column, ExpressionMethods as _, QueryDsl as _, QueryResult};
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
 use taskflow_backend::db::{self, schema};
 use taskflow_backend::repo;
+use taskflow_backend::repo::conversations::{ConversationRow, MessageRow, NewMessage, Role};
 use taskflow_backend::repo::tasks::{NewTask, TaskRow};
 use taskflow_backend::repo::users::UserRow;
 use uuid::Uuid;
@@ -18,11 +20,17 @@ use uuid::Uuid;
 use crate::helpers::TestDb;
 
 /// The tables the migrations create.
-const OUR_TABLES: &[&str] = &["revoked_tokens", "tasks", "users"];
+const OUR_TABLES: &[&str] = &[
+    "conversations",
+    "messages",
+    "revoked_tokens",
+    "tasks",
+    "users",
+];
 /// Diesel's bookkeeping table, which reverting leaves in place.
 const DIESEL_TABLE: &str = "__diesel_schema_migrations";
 /// How many migrations `migrations/` holds.
-const MIGRATION_COUNT: usize = 3;
+const MIGRATION_COUNT: usize = 4;
 
 #[derive(Debug, diesel::QueryableByName)]
 struct Name {
@@ -255,6 +263,8 @@ async fn schema_matches_database() {
         users: [id, name, email, password_hash, created_at, updated_at],
         tasks: [id, user_id, title, description, completed, priority, due_date, tags, created_at, updated_at],
         revoked_tokens: [jti, user_id, expires_at, revoked_at],
+        conversations: [id, user_id, title, created_at, updated_at],
+        messages: [id, conversation_id, role, content, tool_calls, created_at],
     };
     let actual = public_columns(&mut conn).await;
     let tables: BTreeSet<&str> = actual.iter().map(|c| c.table_name.as_str()).collect();
@@ -279,6 +289,16 @@ async fn schema_matches_database() {
             all_columns_sql(
                 &schema::revoked_tokens::table.select(schema::revoked_tokens::all_columns),
             ),
+        ),
+        (
+            "conversations",
+            all_columns_sql(
+                &schema::conversations::table.select(schema::conversations::all_columns),
+            ),
+        ),
+        (
+            "messages",
+            all_columns_sql(&schema::messages::table.select(schema::messages::all_columns)),
         ),
     ] {
         let in_database: Vec<String> = actual
@@ -386,6 +406,58 @@ async fn schema_matches_database() {
         revoked[0].2.timestamp_micros(),
         expires_at.timestamp_micros()
     );
+
+    let calls = serde_json::json!([{"name": "add_task", "arguments": {}, "outcome": {}}]);
+    let first = repo::conversations::start(
+        &mut conn,
+        user.id,
+        "A title",
+        &NewMessage {
+            role: Role::User,
+            content: "hello",
+            tool_calls: &serde_json::json!([]),
+        },
+    )
+    .await
+    .expect("starting a conversation");
+    repo::conversations::add_message(
+        &mut conn,
+        user.id,
+        first.conversation_id,
+        &NewMessage {
+            role: Role::Assistant,
+            content: "hi",
+            tool_calls: &calls,
+        },
+    )
+    .await
+    .expect("adding a message");
+    let conversations: Vec<ConversationRow> = schema::conversations::table
+        .select(schema::conversations::all_columns)
+        .load(&mut conn)
+        .await
+        .expect("loading conversations");
+    assert_eq!(conversations.len(), 1);
+    assert_eq!(
+        (
+            conversations[0].id,
+            conversations[0].user_id,
+            conversations[0].title.as_str()
+        ),
+        (first.conversation_id, user.id, "A title")
+    );
+    let messages: Vec<MessageRow> = schema::messages::table
+        .select(schema::messages::all_columns)
+        .order(schema::messages::id)
+        .load(&mut conn)
+        .await
+        .expect("loading messages");
+    assert_eq!(messages.len(), 2);
+    assert_eq!(
+        (messages[0].role.as_str(), messages[0].content.as_str()),
+        ("user", "hello")
+    );
+    assert_eq!(messages[1].tool_calls, calls);
 }
 
 #[tokio::test]
@@ -738,5 +810,175 @@ async fn the_database_keeps_updated_at_current_on_every_real_change() {
     assert!(
         updated_at(&mut conn, "users").await > past,
         "a user change moves updated_at"
+    );
+}
+
+/// Starts a conversation of `user_id` with one message; returns the conversation id.
+async fn start_conversation(conn: &mut AsyncPgConnection, user_id: Uuid) -> Uuid {
+    repo::conversations::start(
+        conn,
+        user_id,
+        "Chat",
+        &NewMessage {
+            role: Role::User,
+            content: "hello",
+            tool_calls: &serde_json::json!([]),
+        },
+    )
+    .await
+    .expect("starting a conversation")
+    .conversation_id
+}
+
+#[tokio::test]
+async fn deleting_a_user_or_a_conversation_removes_its_messages() {
+    let db = TestDb::migrated().await;
+    let mut conn = db.connection().await;
+    let doomed = insert_user(&mut conn, "doomed-chat@example.com").await;
+    let kept = insert_user(&mut conn, "kept-chat@example.com").await;
+    start_conversation(&mut conn, doomed.id).await;
+    let kept_conversation = start_conversation(&mut conn, kept.id).await;
+    let dropped_conversation = start_conversation(&mut conn, kept.id).await;
+
+    diesel::delete(schema::users::table.filter(schema::users::id.eq(doomed.id)))
+        .execute(&mut conn)
+        .await
+        .expect("deleting the user");
+    assert!(
+        repo::conversations::delete(&mut conn, kept.id, dropped_conversation)
+            .await
+            .expect("deleting a conversation")
+    );
+
+    assert_eq!(
+        count(
+            &mut conn,
+            &format!(
+                "SELECT count(*) AS count FROM conversations WHERE user_id = '{}'",
+                doomed.id
+            )
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) AS count FROM messages").await,
+        1,
+        "only the message of the kept conversation remains"
+    );
+    assert_eq!(
+        count(
+            &mut conn,
+            &format!(
+                "SELECT count(*) AS count FROM messages WHERE conversation_id = '{kept_conversation}'"
+            )
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn conversation_and_message_checks_refuse_invalid_rows() {
+    let db = TestDb::migrated().await;
+    let mut conn = db.connection().await;
+    let user = insert_user(&mut conn, "chat-checks@example.com").await;
+    let conversation = start_conversation(&mut conn, user.id).await;
+    let too_long = "x".repeat(20_001);
+    let cases = [
+        (
+            format!(
+                "INSERT INTO conversations (user_id, title) VALUES ('{}', '')",
+                user.id
+            ),
+            "check",
+            "conversations_title_length",
+        ),
+        (
+            format!(
+                "INSERT INTO conversations (user_id, title) VALUES ('{}', ' padded ')",
+                user.id
+            ),
+            "check",
+            "conversations_title_length",
+        ),
+        (
+            format!(
+                "INSERT INTO conversations (user_id, title) VALUES ('{}', 'x')",
+                Uuid::new_v4()
+            ),
+            "foreign key",
+            "conversations_user_id_fkey",
+        ),
+        (
+            format!(
+                "INSERT INTO messages (conversation_id, role, content) VALUES ('{conversation}', 'system', 'x')"
+            ),
+            "check",
+            "messages_role_valid",
+        ),
+        (
+            format!(
+                "INSERT INTO messages (conversation_id, role, content) VALUES ('{conversation}', 'user', '')"
+            ),
+            "check",
+            "messages_content_length",
+        ),
+        (
+            format!(
+                "INSERT INTO messages (conversation_id, role, content) VALUES ('{conversation}', 'user', '{too_long}')"
+            ),
+            "check",
+            "messages_content_length",
+        ),
+        (
+            format!(
+                "INSERT INTO messages (conversation_id, role, content, tool_calls) VALUES ('{conversation}', 'assistant', 'x', '{{}}')"
+            ),
+            "check",
+            "messages_tool_calls_array",
+        ),
+        (
+            format!(
+                "INSERT INTO messages (conversation_id, role, content) VALUES ('{}', 'user', 'x')",
+                Uuid::new_v4()
+            ),
+            "foreign key",
+            "messages_conversation_id_fkey",
+        ),
+    ];
+    for (sql, kind, constraint) in cases {
+        let result = diesel::sql_query(&sql).execute(&mut conn).await;
+        assert_eq!(
+            violated_constraint(result, kind).as_deref(),
+            Some(constraint),
+            "{}",
+            sql.chars().take(120).collect::<String>()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_message_can_only_be_added_to_a_conversation_of_the_same_user() {
+    let db = TestDb::migrated().await;
+    let mut conn = db.connection().await;
+    let owner = insert_user(&mut conn, "owner-chat@example.com").await;
+    let other = insert_user(&mut conn, "other-chat@example.com").await;
+    let conversation = start_conversation(&mut conn, owner.id).await;
+    let result = repo::conversations::add_message(
+        &mut conn,
+        other.id,
+        conversation,
+        &NewMessage {
+            role: Role::User,
+            content: "sneaky",
+            tool_calls: &serde_json::json!([]),
+        },
+    )
+    .await;
+    assert!(matches!(result, Err(DieselError::NotFound)), "{result:?}");
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) AS count FROM messages").await,
+        1
     );
 }

@@ -26,6 +26,11 @@ const DOCUMENTED_ROUTES: &[(&str, &[&str])] = &[
     ("/api/tasks", &["get", "post"]),
     ("/api/tasks/{id}", &["get", "patch", "delete"]),
     ("/api/tasks/stats", &["get"]),
+    ("/api/chat", &["post"]),
+    ("/api/conversations", &["get"]),
+    ("/api/conversations/{id}", &["get", "delete"]),
+    ("/api/conversations/{id}/messages", &["get"]),
+    ("/mcp", &["post"]),
     ("/healthz", &["get"]),
     ("/readyz", &["get"]),
 ];
@@ -37,6 +42,11 @@ const PROTECTED_PATHS: &[&str] = &[
     "/api/tasks",
     "/api/tasks/{id}",
     "/api/tasks/stats",
+    "/api/chat",
+    "/api/conversations",
+    "/api/conversations/{id}",
+    "/api/conversations/{id}/messages",
+    "/mcp",
 ];
 
 /// Request and response types the document must describe.
@@ -50,6 +60,11 @@ const COMPONENT_SCHEMAS: &[&str] = &[
     "TaskResponse",
     "TaskListResponse",
     "TaskStatsResponse",
+    "ChatRequest",
+    "ChatResponse",
+    "ConversationResponse",
+    "ConversationListResponse",
+    "MessageListResponse",
     "ErrorBody",
     "HealthResponse",
 ];

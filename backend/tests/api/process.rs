@@ -379,7 +379,7 @@ async fn concurrent_migrate_processes_apply_each_migration_exactly_once() {
     let stdouts: Vec<String> = outputs.iter().map(|output| text(&output.stdout)).collect();
     let applied = stdouts
         .iter()
-        .filter(|out| out.contains("applied 3 migration(s)"))
+        .filter(|out| out.contains("applied 4 migration(s)"))
         .count();
     let up_to_date = stdouts
         .iter()
@@ -396,15 +396,16 @@ async fn concurrent_migrate_processes_apply_each_migration_exactly_once() {
         .get_result::<Count>(&mut conn)
         .await
         .expect("counting applied migrations");
-    assert_eq!(rows.n, 3);
+    assert_eq!(rows.n, 4);
     let tables = diesel::sql_query(
         "SELECT count(*) AS n FROM information_schema.tables \
-         WHERE table_schema = 'public' AND table_name IN ('users', 'tasks', 'revoked_tokens')",
+         WHERE table_schema = 'public' \
+         AND table_name IN ('users', 'tasks', 'revoked_tokens', 'conversations', 'messages')",
     )
     .get_result::<Count>(&mut conn)
     .await
     .expect("listing tables");
-    assert_eq!(tables.n, 3, "the schema exists");
+    assert_eq!(tables.n, 5, "the schema exists");
 }
 
 #[tokio::test]

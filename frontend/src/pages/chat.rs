@@ -130,6 +130,8 @@ pub struct ChatFragment {
 #[template(path = "chat/banner.html")]
 pub struct ChatBanner {
     pub banner: String,
+    /// The conversation the backend kept the message in, for the form to continue.
+    pub conversation_id: Option<String>,
 }
 
 /// Form of `POST /chat`.
@@ -275,7 +277,10 @@ pub async fn send(
                 return Ok((
                     status,
                     fragment_header(),
-                    render(&ChatBanner { banner: text })?,
+                    render(&ChatBanner {
+                        banner: text,
+                        conversation_id: None,
+                    })?,
                 )
                     .into_response());
             }
@@ -327,13 +332,21 @@ pub async fn send(
             let text = fields.into_values().next().unwrap_or(message);
             refused(StatusCode::UNPROCESSABLE_ENTITY, None, Some(crate::views::sentence(&text))).await
         }
-        Err(BackendError::Upstream(_)) => {
-            refused(
-                StatusCode::BAD_GATEWAY,
-                Some("The assistant could not answer just now. Your message was saved; try sending it again in a moment.".to_owned()),
-                None,
-            )
-            .await
+        Err(BackendError::Upstream { timed_out, conversation_id: stored_in }) => {
+            let banner = if timed_out {
+                "The assistant took too long to answer. Your message was saved; try again in a moment."
+            } else {
+                "The assistant could not answer just now. Your message was saved; try sending it again in a moment."
+            };
+            let status = if timed_out { StatusCode::GATEWAY_TIMEOUT } else { StatusCode::BAD_GATEWAY };
+            // Show the conversation the backend kept the message in, so a retry continues it.
+            let kept_in = stored_in.or_else(|| conversation_id.map(str::to_owned));
+            if fragment {
+                return Ok((status, fragment_header(), render(&ChatBanner { banner: banner.to_owned(), conversation_id: kept_in.clone() })?).into_response());
+            }
+            let input = PageInput { conversation_id: kept_in.as_deref(), page: 1, banner: Some(banner.to_owned()), draft: form.message.clone(), draft_error: None, flash: None };
+            let page = chat_page(&backend, &user, &caller, &csrf, input).await?;
+            Ok((status, render(&page)?).into_response())
         }
         Err(BackendError::Timeout) => {
             refused(

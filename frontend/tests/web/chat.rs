@@ -229,21 +229,42 @@ async fn an_empty_or_overlong_message_is_refused_without_asking_the_backend() {
 }
 
 #[tokio::test]
-async fn a_provider_failure_shows_a_banner_and_keeps_the_draft() {
+async fn a_provider_failure_shows_a_banner_keeps_the_draft_and_the_conversation() {
     let cases = [
-        (502, StatusCode::BAD_GATEWAY, "could not answer just now"),
-        (504, StatusCode::GATEWAY_TIMEOUT, "took too long to answer"),
+        (
+            502,
+            "upstream_error",
+            StatusCode::BAD_GATEWAY,
+            "could not answer just now",
+        ),
+        (
+            504,
+            "upstream_timeout",
+            StatusCode::GATEWAY_TIMEOUT,
+            "took too long to answer",
+        ),
     ];
-    for (backend_status, expected, text) in cases {
+    for (backend_status, code, expected, text) in cases {
         let app = TestApp::spawn().await;
+        let failure = json!({ "error": { "code": code, "message": "The assistant's language model failed." } });
         Mock::given(method("POST"))
             .and(path("/api/chat"))
-            .respond_with(ResponseTemplate::new(backend_status).set_body_json(json!({
-                "error": { "code": "upstream_error", "message": "The assistant's language model failed." }
+            .respond_with(
+                ResponseTemplate::new(backend_status)
+                    .insert_header("x-conversation-id", CONVERSATION)
+                    .set_body_json(failure),
+            )
+            .mount(&app.backend)
+            .await;
+        mount_conversations(&app, one_conversation()).await;
+        Mock::given(method("GET"))
+            .and(path(format!("/api/conversations/{CONVERSATION}/messages")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "messages": [message(21, "user", "what's pending?", &json!([]))],
+                "total": 1, "page": 1, "limit": 50, "total_pages": 1,
             })))
             .mount(&app.backend)
             .await;
-        mount_conversations(&app, json!([])).await;
         app.sign_in();
         let page = app
             .post_form("/chat", &[("message", "what's pending?")])
@@ -263,12 +284,25 @@ async fn a_provider_failure_shows_a_banner_and_keeps_the_draft() {
             "the draft stays: {}",
             page.body
         );
+        assert!(
+            page.body.contains("id=\"message-21\""),
+            "backend {backend_status}: the saved message is shown"
+        );
+        assert!(
+            page.body
+                .contains(&format!("id=\"conversation-id\" value=\"{CONVERSATION}\"")),
+            "backend {backend_status}: a retry continues the conversation the message was kept in"
+        );
         let fragment = app
             .post_fragment("/chat", &[("message", "what's pending?")])
             .await;
         assert_eq!(fragment.status, expected);
         assert_eq!(fragment.header("x-taskflow-fragment"), "banner");
         assert!(fragment.body.contains("id=\"chat-banner\"") && fragment.body.contains(text));
+        assert!(
+            fragment.body.contains(&format!("value=\"{CONVERSATION}\"")),
+            "the script learns the conversation too"
+        );
     }
 }
 
