@@ -22,6 +22,12 @@
 #   Helm chart             scripts/check-chart.sh: lint, render, kubernetes-validate,
 #                          checkov, bats tests of the renderings, and the contract
 #                          test that runs the binaries as the pod specs say
+#   container images       scripts/image-test.sh: OCI images assembled from the musl
+#                          binaries and nix/contract.json, run read-only as uid 10001
+#                          with podman (skipped with --quick)
+#   Nix                    scripts/check-nix.sh: parse, deadnix, nixpkgs-fmt, flake.lock
+#                          pins, the flake's wiring with stand-in inputs, the apps'
+#                          and the PostgreSQL entrypoint's tests
 #   ShellCheck             every *.sh, *.bash and *.bats file under scripts/,
 #                          and .ci/run
 #   bats                   bats --tap scripts/tests/
@@ -296,6 +302,15 @@ run_counted_script() {
     return "$status"
 }
 
+step_nix() {
+    run_counted_script nix scripts/check-nix.sh
+}
+
+step_images() {
+    # The musl binaries come from the release step just before.
+    run_counted_script images scripts/image-test.sh --no-build
+}
+
 step_chart() {
     run_counted_script chart scripts/check-chart.sh
 }
@@ -306,7 +321,7 @@ step_shellcheck() {
         return 1
     fi
     local -a files=()
-    mapfile -t files < <(find scripts -type f \( -name '*.sh' -o -name '*.bash' -o -name '*.bats' \) | sort)
+    mapfile -t files < <(find scripts nix helm/tests -type f \( -name '*.sh' -o -name '*.bash' -o -name '*.bats' \) | sort)
     if [[ -f .ci/run ]]; then
         files+=(.ci/run)
     fi
@@ -337,10 +352,13 @@ run_step "browser test deps (npm)" step_browser_deps
 run_step "tests (cargo nextest)" step_tests counted
 if ((quick)); then
     skip_step "musl release build" "--quick"
+    skip_step "container images" "--quick"
 else
     run_step "musl release build" step_musl
+    run_step "container images" step_images counted
 fi
 run_step "Helm chart" step_chart counted
+run_step "Nix" step_nix counted
 run_step "ShellCheck" step_shellcheck
 run_step "bats" step_bats counted
 
