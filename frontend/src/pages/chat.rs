@@ -58,6 +58,20 @@ pub struct MessageView {
     pub tool_calls: Vec<ToolCallView>,
 }
 
+/// Longest tool message shown in a badge; the reply itself carries the details.
+const BADGE_CHARS: usize = 80;
+
+/// The first line of a tool's message, shortened for a badge.
+fn badge_text(message: &str) -> String {
+    let line = message.lines().next().unwrap_or_default().trim();
+    if line.chars().count() <= BADGE_CHARS && !message.trim().contains('\n') {
+        return line.to_owned();
+    }
+    let mut short: String = line.chars().take(BADGE_CHARS).collect();
+    short.push('…');
+    short
+}
+
 fn display_time(time: DateTime<Utc>) -> String {
     time.format("%-d %b, %H:%M UTC").to_string()
 }
@@ -77,7 +91,7 @@ impl From<&ChatMessage> for MessageView {
                     name: call.name.clone(),
                     ok: call.outcome.status == "ok",
                     status: call.outcome.status.replace('_', " "),
-                    message: call.outcome.message.clone(),
+                    message: badge_text(&call.outcome.message),
                 })
                 .collect(),
         }
@@ -375,4 +389,17 @@ pub async fn delete(
         .map_err(|err| PageError::backend(err, "/chat"))?;
     let jar = set_flash(jar, &cookies, &Flash::success("Conversation deleted."));
     Ok((jar, Redirect::to("/chat")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn badges_show_the_first_line_of_a_tool_message_shortened() {
+        assert_eq!(badge_text("Added “Buy milk”."), "Added “Buy milk”.");
+        assert_eq!(badge_text("3 tasks:\n- a\n- b"), "3 tasks:…");
+        let long = "x".repeat(100);
+        assert_eq!(badge_text(&long).chars().count(), BADGE_CHARS + 1);
+    }
 }

@@ -29,7 +29,7 @@ axe.run(document, { resultTypes: ['violations'] })
   .catch((err) => done({ error: String(err) }));
 ";
 
-fn axe_source() -> String {
+pub(crate) fn axe_source() -> String {
     std::fs::read_to_string(AXE_PATH).unwrap_or_else(|err| {
         panic!(
             "cannot read {AXE_PATH} ({err}); install the test dependencies first: \
@@ -40,7 +40,7 @@ fn axe_source() -> String {
 
 /// Runs axe on the page now shown; returns every violation found, one line each, and whether
 /// any of them is serious or critical.
-async fn audit(page: &Page, axe: &str, name: &str) -> (Vec<String>, bool) {
+pub(crate) async fn audit(page: &Page, axe: &str, name: &str) -> (Vec<String>, bool) {
     page.eval(axe).await;
     assert_eq!(
         page.eval("return typeof window.axe;").await,

@@ -645,6 +645,39 @@ impl Page {
         self.wait_for_path("/tasks").await;
     }
 
+    /// Waits until exactly `expected` elements match `css`.
+    pub(crate) async fn wait_for_count(&self, css: &str, expected: usize) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let count = self.find_all(css).await.len();
+            if count == expected {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "expected {expected} elements matching `{css}` on {}, found {count}",
+                self.path().await
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Waits for a JavaScript dialog (`alert`, `confirm`) and returns its text. Only WebDriver's
+    /// alert commands may run while it is open: any other command dismisses it.
+    pub(crate) async fn wait_for_dialog(&self) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match self.client.get_alert_text().await {
+                Ok(text) => return text,
+                Err(err) => assert!(
+                    Instant::now() < deadline,
+                    "no dialog opened within {WAIT:?} ({err})"
+                ),
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
     /// The backend token of the browser's session, read through WebDriver's cookie store
     /// (the cookie is `HttpOnly`, so page scripts cannot read it).
     pub(crate) async fn session_token(&self) -> String {

@@ -57,7 +57,7 @@ async fn viewport(page: &Page) -> (u32, u32) {
 
 /// Resizes the window so that the viewport is `width` wide and as tall as the page (up to
 /// [`MAX_HEIGHT`]); returns the viewport height.
-async fn fit_window(page: &Page, width: u32) -> u32 {
+pub(crate) async fn fit_window(page: &Page, width: u32) -> u32 {
     page.client
         .set_window_size(width, 900)
         .await
@@ -87,7 +87,7 @@ async fn fit_window(page: &Page, width: u32) -> u32 {
 }
 
 /// Takes a screenshot of the viewport, saves it as `name` and checks it.
-async fn screenshot(page: &Page, name: &str, width: u32, height: u32) -> PathBuf {
+pub(crate) async fn screenshot(page: &Page, name: &str, width: u32, height: u32) -> PathBuf {
     let png = page.client.screenshot().await.expect("taking a screenshot");
     assert_eq!(
         png_size(&png),

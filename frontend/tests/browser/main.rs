@@ -6,6 +6,7 @@
 //! they need `apt-get install chromium chromium-driver`.
 
 mod accessibility;
+mod chat;
 mod database;
 mod flows;
 mod harness;
