@@ -7,5 +7,6 @@ mod config_docs;
 mod errors;
 mod helpers;
 mod operations;
+mod process;
 mod security;
 mod tasks;
