@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret as _;
+use taskflow_common::config::{ConfigError, LogFormat};
+use taskflow_common::server::stop_signal;
+use taskflow_common::{cli, probe};
 
 use crate::config::Config;
-use taskflow_common::server::stop_signal;
-use taskflow_common::{probe, telemetry};
-
 use crate::db;
 use crate::startup::Application;
 
@@ -37,51 +37,33 @@ enum Command {
     },
 }
 
-/// Exit code for configuration errors.
-const EXIT_CONFIG: u8 = 2;
-
 /// Parses the command line and runs the chosen command.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("taskflow-backend: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async move {
+    cli::block_on(PROGRAM, async move {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Probe { url, timeout } => {
-                probe::run("taskflow-backend", &url, Duration::from_secs(timeout)).await
+                probe::run(PROGRAM, &url, Duration::from_secs(timeout)).await
             }
-            Command::Serve => with_config(serve).await,
-            Command::Migrate => with_config(migrate).await,
+            Command::Serve => cli::with_config(PROGRAM, serve).await,
+            Command::Migrate => cli::with_config(PROGRAM, migrate).await,
         }
     })
 }
 
-async fn with_config<F: Future<Output = anyhow::Result<()>>>(
-    command: impl FnOnce(Config) -> F,
-) -> ExitCode {
-    let config = match Config::from_env() {
-        Ok(config) => config,
-        Err(err) => {
-            eprintln!("taskflow-backend: configuration error: {err}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    };
-    telemetry::init(&config.rust_log, config.log_format());
-    match command(config).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            tracing::error!(error = format!("{err:#}"), "exiting after an error");
-            eprintln!("taskflow-backend: {err:#}");
-            ExitCode::FAILURE
-        }
+const PROGRAM: &str = "taskflow-backend";
+
+impl cli::ServiceConfig for Config {
+    fn load() -> Result<Self, ConfigError> {
+        Self::from_env()
+    }
+
+    fn log_filter(&self) -> &str {
+        &self.rust_log
+    }
+
+    fn log_format(&self) -> LogFormat {
+        Config::log_format(self)
     }
 }
 

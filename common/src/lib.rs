@@ -3,6 +3,7 @@
 //! setup, one metrics middleware, one `probe` command and one way of reporting configuration
 //! errors.
 
+pub mod cli;
 pub mod config;
 pub mod metrics;
 pub mod probe;

@@ -4,7 +4,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use taskflow_common::{probe, server, telemetry};
+use taskflow_common::config::{ConfigError, LogFormat};
+use taskflow_common::{cli, probe, server};
 
 use crate::config::Config;
 use crate::startup::Application;
@@ -31,52 +32,36 @@ enum Command {
     },
 }
 
-/// Exit code for configuration errors.
-const EXIT_CONFIG: u8 = 2;
+const PROGRAM: &str = "taskflow-frontend";
 
 /// Parses the command line and runs the chosen command.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("taskflow-frontend: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async move {
+    cli::block_on(PROGRAM, async move {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Probe { url, timeout } => {
-                probe::run("taskflow-frontend", &url, Duration::from_secs(timeout)).await
+                probe::run(PROGRAM, &url, Duration::from_secs(timeout)).await
             }
-            Command::Serve => serve().await,
+            Command::Serve => cli::with_config(PROGRAM, serve).await,
         }
     })
 }
 
-async fn serve() -> ExitCode {
-    let config = match Config::from_env() {
-        Ok(config) => config,
-        Err(err) => {
-            eprintln!("taskflow-frontend: configuration error: {err}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    };
-    telemetry::init(&config.rust_log, config.log_format());
-    let result = async {
-        let application = Application::build(config).await?;
-        application.run_until_stopped(server::stop_signal()).await
+impl cli::ServiceConfig for Config {
+    fn load() -> Result<Self, ConfigError> {
+        Self::from_env()
     }
-    .await;
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            tracing::error!(error = format!("{err:#}"), "exiting after an error");
-            eprintln!("taskflow-frontend: {err:#}");
-            ExitCode::FAILURE
-        }
+
+    fn log_filter(&self) -> &str {
+        &self.rust_log
     }
+
+    fn log_format(&self) -> LogFormat {
+        Config::log_format(self)
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let application = Application::build(config).await?;
+    application.run_until_stopped(server::stop_signal()).await
 }
