@@ -20,9 +20,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::DbPool;
-use crate::domain::{
-    FieldErrors, Invalid, Priority, TaskDescription, TaskTags, TaskTitle, parse_date,
-};
+use crate::domain::{FieldErrors, Priority, TaskDescription, TaskTags, TaskTitle, parse_date};
 use crate::repo;
 use crate::repo::tasks::{
     ListQuery, NewTask, SortField, SortOrder, StatusFilter, TaskChanges, TaskRow,
@@ -395,31 +393,15 @@ impl TaskTools {
     async fn list(&self, user_id: Uuid, arguments: &Value) -> Result<ToolOutcome, Refusal> {
         let args: ListTasksArgs = parse_arguments(LIST_TASKS, arguments)?;
         let mut errors = FieldErrors::default();
-        let status = match args.status.as_deref().map(str::trim) {
-            None | Some("" | "all") => StatusFilter::All,
-            Some("pending") => StatusFilter::Pending,
-            Some("completed") => StatusFilter::Completed,
-            Some(_) => {
-                errors.add(
-                    "status",
-                    Invalid::new("status must be one of: all, pending, completed"),
-                );
-                StatusFilter::All
-            }
-        };
-        let search = args
-            .search
-            .map(|text| text.trim().to_owned())
-            .filter(|text| !text.is_empty());
-        if search
-            .as_ref()
-            .is_some_and(|text| text.chars().count() > 200)
-        {
-            errors.add(
+        let status = errors
+            .check("status", StatusFilter::parse(args.status.as_deref()))
+            .unwrap_or_default();
+        let search = errors
+            .check(
                 "search",
-                Invalid::new("search must be at most 200 characters"),
-            );
-        }
+                crate::repo::tasks::parse_search(args.search.as_deref()),
+            )
+            .flatten();
         if !errors.is_empty() {
             return Err(Box::new(ToolOutcome::invalid_fields(&errors)));
         }

@@ -13,7 +13,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
 use uuid::Uuid;
 
 use crate::db::schema::tasks;
-use crate::domain::Priority;
+use crate::domain::{Invalid, Priority};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -81,6 +81,34 @@ pub enum StatusFilter {
     Pending,
     /// Completed.
     Completed,
+}
+
+impl StatusFilter {
+    /// Parses `all` (also blank or absent), `pending` or `completed`.
+    pub fn parse(raw: Option<&str>) -> Result<Self, Invalid> {
+        match raw.map(str::trim) {
+            None | Some("" | "all") => Ok(Self::All),
+            Some("pending") => Ok(Self::Pending),
+            Some("completed") => Ok(Self::Completed),
+            Some(_) => Err(Invalid::new(
+                "status must be one of: all, pending, completed",
+            )),
+        }
+    }
+}
+
+/// Longest search text, in characters.
+pub const MAX_SEARCH_CHARS: usize = 200;
+
+/// Trims a search text; blank means no search.
+pub fn parse_search(raw: Option<&str>) -> Result<Option<String>, Invalid> {
+    let Some(text) = raw.map(str::trim).filter(|text| !text.is_empty()) else {
+        return Ok(None);
+    };
+    if text.chars().count() > MAX_SEARCH_CHARS {
+        return Err(Invalid::new("search must be at most 200 characters"));
+    }
+    Ok(Some(text.to_owned()))
 }
 
 /// What to sort a listing by.
@@ -357,6 +385,22 @@ mod tests {
     fn like_patterns_match_user_text_literally() {
         assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
         assert_eq!(like_pattern("milk"), "%milk%");
+    }
+
+    #[test]
+    fn status_filters_and_search_texts_are_parsed_once_for_every_caller() {
+        assert_eq!(StatusFilter::parse(None).unwrap(), StatusFilter::All);
+        assert_eq!(
+            StatusFilter::parse(Some(" pending ")).unwrap(),
+            StatusFilter::Pending
+        );
+        assert!(StatusFilter::parse(Some("done")).is_err());
+        assert_eq!(
+            parse_search(Some("  milk ")).unwrap().as_deref(),
+            Some("milk")
+        );
+        assert_eq!(parse_search(Some("   ")).unwrap(), None);
+        assert!(parse_search(Some(&"s".repeat(201))).is_err());
     }
 
     #[test]

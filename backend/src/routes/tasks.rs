@@ -208,18 +208,9 @@ pub(crate) fn parse_positive(field: &str, raw: &str, max: i64) -> Result<i64, In
 impl TaskListParams {
     fn parse(self) -> Result<(ListQuery, i64), ApiError> {
         let mut errors = FieldErrors::default();
-        let status = match self.status.as_deref().map(str::trim) {
-            None | Some("" | "all") => StatusFilter::All,
-            Some("pending") => StatusFilter::Pending,
-            Some("completed") => StatusFilter::Completed,
-            Some(_) => {
-                errors.add(
-                    "status",
-                    Invalid::new("status must be one of: all, pending, completed"),
-                );
-                StatusFilter::All
-            }
-        };
+        let status = errors
+            .check("status", StatusFilter::parse(self.status.as_deref()))
+            .unwrap_or_default();
         let priority = self
             .priority
             .as_deref()
@@ -230,19 +221,9 @@ impl TaskListParams {
             .as_deref()
             .filter(|raw| !raw.trim().is_empty())
             .and_then(|raw| errors.check("tag", TaskTags::parse_one(raw)));
-        let search = self
-            .search
-            .map(|raw| raw.trim().to_owned())
-            .filter(|raw| !raw.is_empty());
-        if search
-            .as_ref()
-            .is_some_and(|text| text.chars().count() > 200)
-        {
-            errors.add(
-                "search",
-                Invalid::new("search must be at most 200 characters"),
-            );
-        }
+        let search = errors
+            .check("search", repo::tasks::parse_search(self.search.as_deref()))
+            .flatten();
         let due_before = self
             .due_before
             .as_deref()
