@@ -33,8 +33,19 @@
 # failures) and requires a 2xx answer; runs the `helm test` pod's commands (`probe
 # <url>` with the Service address rewritten as above); signs up, signs in and creates a
 # task through the frontend with curl, as a browser would (cookies, the form's csrf
-# field, Sec-Fetch-Site: same-origin); and finally sends SIGTERM and requires each
-# service to exit 0 within its grace period minus the preStop pause.
+# field, Sec-Fetch-Site: same-origin); checks the assistant as rendered: the chat
+# answers offline (the values give no key), and /mcp accepts a request whose Host is
+# the backend Service's name in the cluster and refuses another host with 403; and
+# finally sends SIGTERM and requires each service to exit 0 within its grace period
+# minus the preStop pause.
+#
+# Last, the assistant with a key: the chart is rendered once more with
+# `--set llm.apiKey=<random> --set llm.baseUrl=http://127.0.0.1:<free port>/v1`, a
+# small fake OpenAI-compatible provider listens on that port, and the backend runs
+# with that rendering's environment (its database password set on the role first, its
+# DATABASE_URL and HTTP_HOST changed as above). A chat message must then be answered by
+# the fake provider, which must have received the key from the rendered Secret as
+# `Authorization: Bearer <key>` and the rendered model name.
 #
 # The rendered ports must be free on 127.0.0.1; the test fails otherwise. Every
 # process it starts is stopped and every file removed at the end. The last line of
@@ -50,8 +61,9 @@
 #   --self-test    check this script's URL helpers and exit
 #   -h, --help     show this help
 #
-# Needs: helm, jq, yq (the jq wrapper), curl, psql, the PostgreSQL server binaries
-# (for scripts/with-postgres.sh) and cargo unless --bin-dir/--no-build.
+# Needs: helm, jq, yq (the jq wrapper), curl, psql, python3 (the fake provider), the
+# PostgreSQL server binaries (for scripts/with-postgres.sh) and cargo unless
+# --bin-dir/--no-build.
 
 set -euo pipefail
 
@@ -66,9 +78,11 @@ Usage: scripts/$prog [--values FILE] [--bin-dir DIR] [--no-build]
 Renders the chart and runs the real backend and frontend with exactly the rendered
 environment, arguments and ports, against a throwaway PostgreSQL; calls every
 rendered probe as the kubelet would, runs the helm test commands, uses the app
-through the frontend and stops both services with SIGTERM. The only changes to the
-rendered settings: the database and backend Service addresses point at the local
-server and process, and HTTP_HOST is 127.0.0.1. Ends with "N passed, N failed".
+through the frontend, checks the offline assistant and /mcp's allowed hosts, and stops
+both services with SIGTERM; then runs the backend from a rendering with an API key
+against a fake provider on 127.0.0.1. The only changes to the rendered settings: the
+database and backend Service addresses point at the local server and process, and
+HTTP_HOST is 127.0.0.1. Ends with "N passed, N failed".
 
 Options:
   --values FILE  values file (default: helm/ci/default-values.yaml)
@@ -350,10 +364,14 @@ page_ok() {
     [[ $1 == 200 && -n $2 ]]
 }
 
+# The account app_flow registers, for the assistant checks that follow.
+flow_email="" flow_password=""
+
 app_flow() {
     local base=$1 email password csrf out code title
     email="contract-$$-$RANDOM@example.com"
     password="Contract-test-$RANDOM-$RANDOM-pw"
+    flow_email=$email flow_password=$password
     title="Contract test task $RANDOM"
 
     code=$(get_page "$base/register")
@@ -413,6 +431,168 @@ stop_within() {
     wait "$pid" || status=$?
     check "$name exits with status 0 within ${limit}s of SIGTERM (grace period minus preStop pause; took ~$((waited / 10))s)" \
         test "$status" -eq 0
+}
+
+# api_login BASE: signs in at the backend's API with app_flow's account; prints the token.
+api_login() {
+    jq -n --arg email "$flow_email" --arg password "$flow_password" '{email: $email, password: $password}' |
+        curl -s --max-time 10 -H 'Content-Type: application/json' --data-binary @- "$1/api/auth/login" |
+        jq -er '.access_token'
+}
+
+# chat BASE TOKEN MESSAGE: posts a chat message; writes the answer to $work/chat.json
+# and prints the status code.
+chat() {
+    jq -n --arg message "$3" '{message: $message}' |
+        curl -s --max-time 30 -o "$work/chat.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+            -H "Authorization: Bearer $2" --data-binary @- "$1/api/chat" || true
+}
+
+chat_is_offline() {
+    [[ $1 == 200 ]] && jq -e '.offline == true and (.reply | startswith("Offline mode:"))' "$work/chat.json" >/dev/null
+}
+
+# mcp_status BASE TOKEN HOST: a tools/list request with the given Host header; prints
+# the status code (the answer goes to $work/mcp.json).
+mcp_status() {
+    curl -s --max-time 10 -o "$work/mcp.json" -w '%{http_code}' -H "Host: $3" \
+        -H "Authorization: Bearer $2" -H 'Content-Type: application/json' \
+        -H 'Accept: application/json, text/event-stream' \
+        --data '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' "$1/mcp" || true
+}
+
+mcp_lists_tools() {
+    [[ $1 == 200 ]] && [[ $(jq -r '[.result.tools[].name] | length' "$work/mcp.json" 2>/dev/null) -ge 5 ]]
+}
+
+# The offline assistant and /mcp's Host check, with the environment as rendered.
+assistant_checks() {
+    local base=$1 token code host
+    if [[ -z $flow_email ]]; then
+        fail "assistant checks not run: the account of the app flow was not created"
+        return 1
+    fi
+    if ! token=$(api_login "$base"); then
+        fail "backend: signing in at /api/auth/login with the app flow's account"
+        return 1
+    fi
+    code=$(chat "$base" "$token" "what's pending")
+    check "backend: POST /api/chat is answered by the offline assistant (got $code, $(jq -c '{offline, reply: (.reply // "" | .[:40])}' "$work/chat.json" 2>/dev/null))" \
+        chat_is_offline "$code"
+    # Names a client in the cluster uses, as rendered into MCP_ALLOWED_HOSTS.
+    for host in "$backend_service:$backend_service_port" "$backend_service.taskflow.svc.cluster.local:$backend_service_port" "localhost:$backend_target_port"; do
+        code=$(mcp_status "$base" "$token" "$host")
+        check "backend: /mcp answers tools/list for Host $host (got $code)" mcp_lists_tools "$code"
+    done
+    code=$(mcp_status "$base" "$token" "attacker.example:$backend_service_port")
+    check "backend: /mcp refuses Host attacker.example with 403 (got $code)" test "$code" = 403
+}
+
+# The fake OpenAI-compatible provider: answers every POST to /v1/chat/completions with
+# a fixed reply and records the request (path, Authorization header, body) as one JSON
+# line. Arguments: port, log file. Listens on 127.0.0.1 only.
+fake_provider_py='
+import http.server, json, sys
+port, log = int(sys.argv[1]), sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with open(log, "a") as f:
+            f.write(json.dumps({"path": self.path, "authorization": self.headers.get("Authorization"),
+                                "body": json.loads(body or b"null")}) + "\n")
+        if self.path != "/v1/chat/completions":
+            self.send_response(404); self.end_headers(); return
+        out = json.dumps({"id": "chatcmpl-contract", "object": "chat.completion", "choices": [
+            {"index": 0, "finish_reason": "stop",
+             "message": {"role": "assistant", "content": "Answer from the fake provider."}}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+'
+
+provider_saw_key() {
+    jq -se --arg auth "Bearer $1" --arg model "$2" \
+        'length >= 1 and all(.[]; .path == "/v1/chat/completions" and .authorization == $auth and .body.model == $model)' \
+        "$work/provider.log" >/dev/null 2>&1
+}
+
+chat_from_provider() {
+    [[ $1 == 200 ]] && jq -e '.offline == false and .reply == "Answer from the fake provider."' "$work/chat.json" >/dev/null
+}
+
+# The backend from the rendering with an API key, against the fake provider.
+llm_run() {
+    local -a lenv
+    local db_url parts key model pid provider_pid code token
+    load_env backend-llm lenv
+    key=$(get_env lenv LLM_API_KEY) || {
+        fail "the rendering with llm.apiKey gives the backend no LLM_API_KEY"
+        return 1
+    }
+    check "the rendering with llm.apiKey passes exactly that key as LLM_API_KEY (from its Secret)" \
+        test "$key" = "$llm_key"
+    check "the rendering with llm.apiKey sets LLM_BASE_URL to llm.baseUrl" \
+        test "$(get_env lenv LLM_BASE_URL)" = "http://127.0.0.1:$fake_port/v1"
+    model=$(get_env lenv LLM_MODEL) || model=""
+    db_url=$(get_env lenv DATABASE_URL) || die "the backend pod has no DATABASE_URL"
+    mapfile -t parts < <(parse_db_url "$db_url") || true
+    if [[ ${#parts[@]} -ne 6 ]]; then
+        fail "DATABASE_URL of the rendering with a key has the form postgres://user:password@host:port/database"
+        return 1
+    fi
+    # A second rendering is a second install: its own generated database password.
+    psql -X -q -v ON_ERROR_STOP=1 -d postgres -v user="$(urldecode "${parts[1]}")" -v pw="$(urldecode "${parts[2]}")" <<'SQL' >/dev/null || {
+ALTER ROLE :"user" PASSWORD :'pw';
+SQL
+        fail "setting the second rendering's database password"
+        return 1
+    }
+    set_env lenv DATABASE_URL "${parts[0]}://${parts[1]}:${parts[2]}@$(urlencode "$PGHOST"):${parts[4]}/${parts[5]}"
+    set_env lenv HTTP_HOST 127.0.0.1
+
+    : >"$work/provider.log"
+    python3 -c "$fake_provider_py" "$fake_port" "$work/provider.log" >"$work/provider.out" 2>&1 &
+    provider_pid=$!
+    pids+=("$provider_pid")
+    local waited=0
+    until port_in_use "$fake_port"; do
+        if ((waited >= 50)); then
+            fail "the fake provider did not listen on 127.0.0.1:$fake_port: $(cat "$work/provider.out")"
+            return 1
+        fi
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+
+    local -a bargs
+    mapfile -t bargs < <(spec backend-llm '.args[]')
+    env -i "${lenv[@]}" "$bin_dir/taskflow-backend" "${bargs[@]}" >"$work/backend-llm.log" 2>&1 &
+    pid=$!
+    pids+=("$pid")
+    if run_probe backend-llm startup && run_probe backend-llm readiness; then
+        if token=$(api_login "http://127.0.0.1:$(spec backend-llm '.port')"); then
+            code=$(chat "http://127.0.0.1:$(spec backend-llm '.port')" "$token" "what's pending")
+            check "backend with a key: POST /api/chat is answered by the provider at llm.baseUrl (got $code, $(jq -c '{offline, reply}' "$work/chat.json" 2>/dev/null))" \
+                chat_from_provider "$code"
+            check "the provider received the rendered key as 'Authorization: Bearer <key>' and the rendered model ($model)" \
+                provider_saw_key "$key" "$model"
+        else
+            fail "backend with a key: signing in at /api/auth/login"
+        fi
+    fi
+    stop_within "taskflow-backend (with a key)" "$pid" "$(spec backend-llm '.grace - .preStop')" || true
+    kill "$provider_pid" 2>/dev/null || true
+    wait "$provider_pid" 2>/dev/null || true
+    pids=()
+    if grep -q '^fail' "$results"; then
+        echo "--- last lines of the backend log (with a key) ---" >&2
+        tail -n 20 "$work/backend-llm.log" >&2 || true
+    fi
 }
 
 inner_main() {
@@ -532,6 +712,14 @@ SQL
     # --- The app, through the frontend ---
     app_flow "http://127.0.0.1:$(spec frontend '.port')" || true
 
+    # --- The assistant as rendered: offline, and /mcp's allowed hosts ---
+    if get_env benv LLM_API_KEY >/dev/null; then
+        fail "backend: the rendering sets LLM_API_KEY although the values give no key"
+    else
+        pass "backend: the rendering sets no LLM_API_KEY (the values give no key)"
+    fi
+    assistant_checks "http://127.0.0.1:$(spec backend '.port')" || true
+
     # --- Graceful stop within the grace period ---
     stop_within taskflow-frontend "$frontend_pid" "$(spec frontend '.grace - .preStop')" || true
     stop_within taskflow-backend "$backend_pid" "$(spec backend '.grace - .preStop')" || true
@@ -542,6 +730,9 @@ SQL
             tail -n 20 "$work/$c.log" >&2 || true
         done
     fi
+
+    # --- The assistant with a key, against a fake provider on 127.0.0.1 ---
+    llm_run || true
 }
 
 if [[ -n $inner ]]; then
@@ -552,11 +743,11 @@ fi
 # --- Phase 1: render and extract ---------------------------------------------------
 
 missing=()
-for tool in helm jq yq curl psql; do
+for tool in helm jq yq curl psql python3; do
     command -v "$tool" >/dev/null || missing+=("$tool")
 done
 if ((${#missing[@]})); then
-    die "missing tools: ${missing[*]}. Install helm (see docs/deployment.md or the chart README), and on Debian: apt-get install jq yq curl postgresql-client"
+    die "missing tools: ${missing[*]}. Install helm (see docs/deployment.md or the chart README), and on Debian: apt-get install jq yq curl postgresql-client python3"
 fi
 [[ -f $values ]] || die "values file not found: $values"
 
@@ -645,7 +836,7 @@ extract() {
               | from_entries ) )
       }
       | if ([.env[] | select(test("\\$\\("))] | length) > 0 then error("\($c): $(VAR) references are not supported") else . end
-    ' "$work/render.json"
+    ' "${2:-$work/render.json}"
 }
 
 # Service name, port and target container port of a component: "name port target".
@@ -678,6 +869,22 @@ for c in backend frontend; do
     check "$c: HTTP_PORT in the pod's environment equals the containerPort the probes use" \
         test "$(jq -r '.env.HTTP_PORT' "$work/$c.json")" = "$(jq -r '.port' "$work/$c.json")"
 done
+
+# The same values with an API key and a provider on 127.0.0.1 (a fake one, started in
+# phase 2 on a port that is free now).
+fake_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+llm_key="sk-contract-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+echo "==> helm template taskflow helm -n taskflow -f ${values#"$root"/} --set llm.apiKey=<random> --set llm.baseUrl=http://127.0.0.1:$fake_port/v1"
+if helm template taskflow "$root/helm" --namespace taskflow -f "$values" --set "llm.apiKey=$llm_key" \
+    --set "llm.baseUrl=http://127.0.0.1:$fake_port/v1" >"$work/render-llm.yaml" 2>"$work/helm.err" &&
+    yq -s 'map(select(. != null))' "$work/render-llm.yaml" >"$work/render-llm.json" &&
+    extract backend "$work/render-llm.json" >"$work/backend-llm.json" 2>"$work/jq.err"; then
+    pass "backend: container spec and environment extracted from the rendering with llm.apiKey"
+else
+    fail "the chart renders with llm.apiKey and its backend spec can be extracted: $(cat "$work/helm.err" "$work/jq.err" 2>/dev/null)"
+    summary
+    exit 1
+fi
 jq -c '[.[] | select(.kind == "Pod" and .metadata.annotations["helm.sh/hook"] == "test")
         | .spec.containers[] | if .args[0] == "probe" then .args[1] else error("test container \(.name) does not run probe") end]' \
     "$work/render.json" >"$work/test-urls.json"
@@ -720,6 +927,7 @@ source "$work/pg.sh"
     declare -p bin_dir backend_service backend_service_port backend_target_port
     declare -p frontend_service frontend_service_port frontend_target_port
     declare -p pg_service pg_service_port pg_target_port pg_user pg_db pg_password
+    declare -p fake_port llm_key
 } >"$work/settings"
 
 echo "==> scripts/with-postgres.sh $prog --inner ..."

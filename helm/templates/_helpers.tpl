@@ -100,6 +100,7 @@ an `existingSecret` a user creates; docs/secrets.md lists them.
 {{- define "taskflow.secretKey.databaseUrl" -}}database-url{{- end }}
 {{- define "taskflow.secretKey.jwtSecret" -}}jwt-secret{{- end }}
 {{- define "taskflow.secretKey.postgresPassword" -}}postgres-password{{- end }}
+{{- define "taskflow.secretKey.llmApiKey" -}}llm-api-key{{- end }}
 
 {{/* Name of the Secret holding the release's secrets (created or existing). */}}
 {{- define "taskflow.secretName" -}}
@@ -117,6 +118,8 @@ them; only a first install generates new ones. `helm template` and client-side
 dry runs cannot read the cluster and therefore always show freshly generated
 values. The result is computed once per rendering and cached, so that the Secret
 and the checksum annotations of the pods see the same values.
+The provider's API key is not generated and not kept: it is stored only while
+llm.apiKey holds it, so removing it from the values removes it from the Secret.
 */}}
 {{- define "taskflow.generatedSecretValues" -}}
 {{- $cache := .Values.__taskflowSecretCache | default dict }}
@@ -146,6 +149,9 @@ and the checksum annotations of the pods see the same values.
 {{- end }}
 {{- $_ := set $cache $pwKey $password }}
 {{- $_ := set $cache (include "taskflow.secretKey.databaseUrl" .) (include "taskflow.inClusterDatabaseUrl" (dict "ctx" . "password" $password)) }}
+{{- end }}
+{{- if and .Values.llm.apiKey (not .Values.llm.existingSecret) }}
+{{- $_ := set $cache (include "taskflow.secretKey.llmApiKey" .) .Values.llm.apiKey }}
 {{- end }}
 {{- $_ := set .Values "__taskflowSecretCache" $cache }}
 {{- end }}
@@ -192,7 +198,110 @@ read (it cannot under `helm template`).
 {{- $s := lookup "v1" "Secret" .Release.Namespace $ref.name }}
 {{- $parts = append $parts (dict "ref" $ref "data" (($s | default dict).data | default dict)) }}
 {{- end }}
+{{- if .Values.llm.existingSecret }}
+{{- $ref := include "taskflow.llmApiKeyRef" . | fromJson }}
+{{- $s := lookup "v1" "Secret" .Release.Namespace $ref.name }}
+{{- $parts = append $parts (dict "ref" $ref "data" (($s | default dict).data | default dict)) }}
+{{- end }}
 {{- toJson $parts | sha256sum }}
+{{- end }}
+
+{{/* ---------------------------------------------------------------------------
+The assistant (docs/assistant.md).
+--------------------------------------------------------------------------- */}}
+
+{{/*
+Where the backend finds LLM_API_KEY: {"name": Secret, "key": key}, or nothing when
+no key is configured (the offline assistant answers, and LLM_API_KEY is not set).
+*/}}
+{{- define "taskflow.llmApiKeyRef" -}}
+{{- $llm := .Values.llm }}
+{{- if not (regexMatch "^[!-~]*$" $llm.apiKey) }}
+{{- fail "llm.apiKey must consist of printable ASCII characters without spaces or line breaks (the value is not shown here)" }}
+{{- end }}
+{{- if regexMatch "/chat/completions/*$" $llm.baseUrl }}
+{{- fail (printf "llm.baseUrl (%s) must be the API base such as https://api.openai.com/v1, without /chat/completions: the backend appends that itself" $llm.baseUrl) }}
+{{- end }}
+{{- if and $llm.apiKey $llm.existingSecret }}
+{{- fail "llm.apiKey and llm.existingSecret are both set: keep the provider's API key in one place, either in the values (llm.apiKey) or in your own Secret (llm.existingSecret and llm.existingSecretKey)" }}
+{{- end }}
+{{- if $llm.existingSecret }}
+{{- $key := required "llm.existingSecret is set: set llm.existingSecretKey to the key of that Secret holding the provider's API key" $llm.existingSecretKey }}
+{{- dict "name" $llm.existingSecret "key" $key | toJson }}
+{{- else if $llm.apiKey }}
+{{- if .Values.existingSecret }}
+{{- fail (printf "llm.apiKey is set, but with existingSecret (%q) the chart creates no Secret to keep it in: add the key to a Secret of your own (it may be %q) and set llm.existingSecret and llm.existingSecretKey instead of llm.apiKey" .Values.existingSecret .Values.existingSecret) }}
+{{- end }}
+{{- dict "name" (include "taskflow.secretName" .) "key" (include "taskflow.secretKey.llmApiKey" .) | toJson }}
+{{- end }}
+{{- end }}
+
+{{/*
+TCP ports of the backend's egress to the provider, as a JSON list: llm.egress.ports,
+or else the port of llm.baseUrl (443 for https:// and 80 for http:// without one).
+*/}}
+{{- define "taskflow.llmEgressPorts" -}}
+{{- $ports := list }}
+{{- range .Values.llm.egress.ports }}
+{{- $ports = append $ports (int .) }}
+{{- end }}
+{{- if not $ports }}
+{{- $url := urlParse .Values.llm.baseUrl }}
+{{- $port := regexFind ":[0-9]+$" $url.host | trimPrefix ":" }}
+{{- if $port }}
+{{- $ports = list (atoi $port) }}
+{{- else if eq $url.scheme "https" }}
+{{- $ports = list 443 }}
+{{- else }}
+{{- $ports = list 80 }}
+{{- end }}
+{{- end }}
+{{- toJson $ports }}
+{{- end }}
+
+{{/*
+Destinations of that egress rule, as a JSON list of NetworkPolicyPeer objects (empty:
+any address). Each entry of llm.egress.cidrs becomes an ipBlock; the whole-family
+entries "0.0.0.0/0" and "::/0" get the llm.egress.except ranges of their family
+(Kubernetes refuses exceptions outside the block), narrower ones none.
+*/}}
+{{- define "taskflow.llmEgressPeers" -}}
+{{- $peers := list }}
+{{- range $cidr := .Values.llm.egress.cidrs }}
+{{- $block := dict "cidr" $cidr }}
+{{- if or (eq $cidr "0.0.0.0/0") (eq $cidr "::/0") }}
+{{- $v6 := contains ":" $cidr }}
+{{- $except := list }}
+{{- range $.Values.llm.egress.except }}
+{{- if and (eq (contains ":" .) $v6) (not (hasSuffix "/0" .)) }}
+{{- $except = append $except . }}
+{{- end }}
+{{- end }}
+{{- if $except }}
+{{- $_ := set $block "except" $except }}
+{{- end }}
+{{- end }}
+{{- $peers = append $peers (dict "ipBlock" $block) }}
+{{- end }}
+{{- range .Values.llm.egress.peers }}
+{{- $peers = append $peers . }}
+{{- end }}
+{{- toJson $peers }}
+{{- end }}
+
+{{/*
+MCP_ALLOWED_HOSTS: backend.mcpAllowedHosts, or else the names of the backend Service
+inside the cluster plus the loopback names (kubectl port-forward).
+*/}}
+{{- define "taskflow.mcpAllowedHosts" -}}
+{{- $hosts := .Values.backend.mcpAllowedHosts }}
+{{- if not $hosts }}
+{{- $svc := include "taskflow.componentName" (dict "ctx" . "component" "backend") }}
+{{- $ns := .Release.Namespace }}
+{{- $domain := .Values.clusterDomain | trimSuffix "." }}
+{{- $hosts = list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.%s" $svc $ns $domain) "localhost" "127.0.0.1" "::1" }}
+{{- end }}
+{{- join "," $hosts }}
 {{- end }}
 
 {{/* ---------------------------------------------------------------------------

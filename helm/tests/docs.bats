@@ -9,7 +9,7 @@ load helpers
 
 docs() {
     printf '%s\n' "$repo_root/docs/deployment.md" "$repo_root/docs/secrets.md" \
-        "$repo_root/docs/troubleshooting.md" "$chart_dir/README.md"
+        "$repo_root/docs/troubleshooting.md" "$repo_root/docs/assistant.md" "$chart_dir/README.md"
 }
 
 @test "docs: every chart value the documents name exists in values.yaml" {
@@ -23,7 +23,7 @@ docs() {
             [[ $key == *'*'* || $key == *.extraEnv.* || $key == *.tar ]] && continue
             yq -e "getpath(\"$key\" | split(\".\")) != null" "$chart_dir/values.yaml" >/dev/null 2>&1 ||
                 missing+=("${doc#"$repo_root"/}: $key")
-        done < <(grep -oE '(`|--set(-string)? )(nameOverride|fullnameOverride|existingSecret|serviceAccount|podSecurityContext|containerSecurityContext|tmpSizeLimit|backend|frontend|ingress|postgresql|externalDatabase|networkPolicy|tests)\.[A-Za-z0-9_.*]+' "$doc" |
+        done < <(grep -oE '(`|--set(-string)? )(nameOverride|fullnameOverride|existingSecret|serviceAccount|podSecurityContext|containerSecurityContext|tmpSizeLimit|clusterDomain|backend|frontend|ingress|postgresql|externalDatabase|llm|networkPolicy|tests)\.[A-Za-z0-9_.*]+' "$doc" |
             sed -E 's/^(`|--set(-string)? )//' | sort -u)
     done < <(docs)
     [ ${#missing[@]} -eq 0 ] || fail_with "unknown value keys:" "${missing[@]}"
@@ -35,9 +35,6 @@ docs() {
     run python3 - "$repo_root" "${files[@]}" <<'PY'
 import os, re, sys
 root, files = sys.argv[1], sys.argv[2:]
-# Written by the Nix part of the project, which may land after the chart; drop the entry
-# once it exists.
-PENDING = {os.path.join(root, "docs", "nix.md")}
 def slug(heading):
     s = heading.strip().lower()
     s = re.sub(r"[^\w\- ]", "", s)
@@ -53,7 +50,7 @@ for doc in files:
             continue
         path, _, anchor = target.partition("#")
         full = os.path.normpath(os.path.join(os.path.dirname(doc), path)) if path else doc
-        if not os.path.exists(full) and full not in PENDING:
+        if not os.path.exists(full):
             bad.append(f"{os.path.relpath(doc, root)}: {target} (no such file)")
         elif anchor and full.endswith(".md") and anchor not in anchors(full):
             bad.append(f"{os.path.relpath(doc, root)}: {target} (no such heading)")

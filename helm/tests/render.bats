@@ -21,7 +21,7 @@ setup_file() {
 }
 
 all_renderings() {
-    printf '%s\n' "$R"/default.json "$R"/minikube.json "$R"/external-db.json "$R"/ha.json
+    printf '%s\n' "$R"/default.json "$R"/minikube.json "$R"/external-db.json "$R"/ha.json "$R"/assistant.json
 }
 
 @test "every helm/ci values file renders" {
@@ -226,7 +226,8 @@ all_renderings() {
 
 @test "secrets: every secretKeyRef and Secret volume item names a key of the rendered Secret" {
     local f bad
-    for f in "$R/default.json" "$R/minikube.json" "$R/rel-a.json"; do
+    # With the provider's key in the values too (helm/ci/assistant-values.yaml).
+    for f in "$R/default.json" "$R/minikube.json" "$R/rel-a.json" "$R/assistant.json"; do
         bad=$(q "$f" ". as \$d | [\$d[] | select(.kind == \"Secret\") | {(.metadata.name): (.data | keys)}] | add as \$secrets
             | [$pods_filter] | .[] | . as \$p
             | ([.spec.containers[].env[]?.valueFrom.secretKeyRef | select(. != null) | {name, key}]
@@ -236,10 +237,12 @@ all_renderings() {
     done
 }
 
-@test "secrets: the key names are the three documented ones, defined once in _helpers.tpl" {
+@test "secrets: the key names are the documented ones, defined once in _helpers.tpl" {
     [ "$(q "$R/default.json" '.[] | select(.kind == "Secret") | .data | keys | join(",")')" = "database-url,jwt-secret,postgres-password" ]
+    # The provider's key only when llm.apiKey is set.
+    [ "$(q "$R/assistant.json" '.[] | select(.kind == "Secret") | .data | keys | join(",")')" = "database-url,jwt-secret,llm-api-key,postgres-password" ]
     local key
-    for key in database-url jwt-secret postgres-password; do
+    for key in database-url jwt-secret postgres-password llm-api-key; do
         [ "$(grep -rl -- "$key" "$chart_dir/templates" | xargs -n1 basename | sort -u | tr '\n' ' ')" = "_helpers.tpl " ] ||
             fail_with "$key is spelt outside _helpers.tpl"
         grep -q -- "\`$key\`" "$repo_root/docs/secrets.md" || fail_with "$key is not documented in docs/secrets.md"
@@ -305,13 +308,16 @@ all_renderings() {
     [ "$(q "$R/default.json" "$np | .spec.ingress[0].ports[0].port" --arg c frontend)" = 3000 ]
 }
 
-@test "networkpolicy: egress is DNS plus the next component only" {
+@test "networkpolicy: egress is DNS plus the next component only (and the provider with a key)" {
     local np='.[] | select(.kind == "NetworkPolicy" and .metadata.labels["app.kubernetes.io/component"] == $c)'
     local dests='[.spec.egress[] | if .to then (.to[] | .podSelector.matchLabels["app.kubernetes.io/component"] // .ipBlock.cidr) else "any" end + ":" + ([.ports[].port | tostring] | join("/"))] | join(" ")'
     [ "$(q "$R/default.json" "$np | $dests" --arg c backend)" = "any:53/53 postgresql:5432" ]
     [ "$(q "$R/default.json" "$np | $dests" --arg c frontend)" = "any:53/53 backend:8000" ]
     [ "$(q "$R/default.json" "$np | .spec.egress | length" --arg c postgresql)" = 0 ]
     [ "$(q "$R/external-db.json" "$np | $dests" --arg c backend)" = "any:53/53 10.20.0.0/16:5432" ]
+    # With a provider key, one more rule for the provider (assistant.bats has the details).
+    [ "$(q "$R/ha.json" "$np | $dests" --arg c backend)" = "any:53/53 postgresql:5432 0.0.0.0/0:443 ::/0:443" ]
+    [ "$(q "$R/assistant.json" "$np | .spec.egress | length" --arg c backend)" = 3 ]
 }
 
 @test "networkpolicy: networkPolicy.enabled=false renders none" {

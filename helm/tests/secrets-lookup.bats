@@ -102,3 +102,35 @@ secret_value() {
     render_against_fake "$BATS_TEST_TMPDIR/b.json" --set existingSecret=mine
     [ "$(q "$BATS_TEST_TMPDIR/a.json" "$sum")" != "$(q "$BATS_TEST_TMPDIR/b.json" "$sum")" ]
 }
+
+@test "upgrade: the provider's key follows the values; it is never kept from the cluster or generated" {
+    local jwt=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef pw=KeptPassword0123456789abcdefABCD
+    start_fake "$(release_secret taskflow "{\"jwt-secret\": \"$(b64 $jwt)\", \"postgres-password\": \"$(b64 $pw)\", \"llm-api-key\": \"$(b64 sk-old-key)\"}")"
+    # Given again, or replaced: the values win, the generated values stay.
+    render_against_fake "$BATS_TEST_TMPDIR/new.json" --set llm.apiKey=sk-new-key
+    [ "$(secret_value "$BATS_TEST_TMPDIR/new.json" llm-api-key)" = sk-new-key ]
+    [ "$(secret_value "$BATS_TEST_TMPDIR/new.json" jwt-secret)" = "$jwt" ]
+    [ "$(secret_value "$BATS_TEST_TMPDIR/new.json" postgres-password)" = "$pw" ]
+    # Left out: removed from the Secret and from the pods (offline assistant).
+    render_against_fake "$BATS_TEST_TMPDIR/none.json"
+    [ "$(q "$BATS_TEST_TMPDIR/none.json" '.[] | select(.kind == "Secret") | .data | keys | join(",")')" = "database-url,jwt-secret,postgres-password" ]
+    [ "$(q "$BATS_TEST_TMPDIR/none.json" '[.[] | select(.kind == "Deployment") | .spec.template.spec.containers[].env[]? | select(.name == "LLM_API_KEY")] | length')" = 0 ]
+    [ "$(secret_value "$BATS_TEST_TMPDIR/none.json" jwt-secret)" = "$jwt" ]
+}
+
+@test "llm.existingSecret: changing the provider's key there changes checksum/secret, so the backend pods roll" {
+    local sum='.[] | select(.kind == "Deployment" and .metadata.labels["app.kubernetes.io/component"] == "backend") | .spec.template.metadata.annotations["checksum/secret"]'
+    local jwt=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef pw=KeptPassword0123456789abcdefABCD
+    local own
+    own=$(release_secret taskflow "{\"jwt-secret\": \"$(b64 $jwt)\", \"postgres-password\": \"$(b64 $pw)\"}")
+    start_fake "$own" "$(release_secret provider "{\"llm-api-key\": \"$(b64 sk-first-key)\"}")"
+    render_against_fake "$BATS_TEST_TMPDIR/a.json" --set llm.existingSecret=provider
+    render_against_fake "$BATS_TEST_TMPDIR/a2.json" --set llm.existingSecret=provider
+    teardown
+    start_fake "$own" "$(release_secret provider "{\"llm-api-key\": \"$(b64 sk-second-key)\"}")"
+    render_against_fake "$BATS_TEST_TMPDIR/b.json" --set llm.existingSecret=provider
+    [ "$(q "$BATS_TEST_TMPDIR/a.json" "$sum")" = "$(q "$BATS_TEST_TMPDIR/a2.json" "$sum")" ]
+    [ "$(q "$BATS_TEST_TMPDIR/a.json" "$sum")" != "$(q "$BATS_TEST_TMPDIR/b.json" "$sum")" ]
+    # The chart's own Secret is untouched by it.
+    [ "$(q "$BATS_TEST_TMPDIR/b.json" '.[] | select(.kind == "Secret") | .data | has("llm-api-key")')" = false ]
+}
