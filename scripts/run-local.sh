@@ -405,7 +405,7 @@ running=0
 
 # Sends SIGTERM to a service and waits up to 10 s (it has 5 s to finish open
 # requests), then kills it. Called from cleanup only.
-# shellcheck disable=SC2317
+# shellcheck disable=SC2317,SC2329
 stop_service() {
     local name=$1 pid=$2 tries=0
     [[ -n $pid ]] || return 0
@@ -424,7 +424,7 @@ stop_service() {
 }
 
 # Called from cleanup only.
-# shellcheck disable=SC2317
+# shellcheck disable=SC2317,SC2329
 stop_postgres() {
     ((pg_started)) || return 0
     local pid tries=0
@@ -448,7 +448,7 @@ stop_postgres() {
 }
 
 # Called from the EXIT trap only.
-# shellcheck disable=SC2317
+# shellcheck disable=SC2317,SC2329
 cleanup() {
     local rc=$?
     trap '' INT TERM HUP
@@ -469,7 +469,7 @@ cleanup() {
 # A stop requested while running is the normal end (status 0); while starting,
 # it is an interruption (130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP).
 # Called from the INT/TERM/HUP traps only.
-# shellcheck disable=SC2317
+# shellcheck disable=SC2317,SC2329
 on_signal() {
     echo
     if ((running)); then
