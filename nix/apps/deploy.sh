@@ -219,6 +219,18 @@ for component in "${components[@]}"; do
     key=${value_key[$component]}
     helm_args+=(--set "$key.image.repository=${ref%:*}" --set "$key.image.tag=${ref##*:}")
 done
+# Browsers reach the frontend at the node's address and the NodePort of the values file:
+# that is the PUBLIC_ORIGIN the frontend should know (its cross-site check compares against it).
+node_port=""
+while IFS= read -r line; do
+    if [[ $line =~ ^[[:space:]]*nodePort:[[:space:]]*([0-9]+) ]]; then
+        node_port=${BASH_REMATCH[1]}
+        break
+    fi
+done <"$values"
+if [[ -n $node_port ]] && node_ip=$(minikube ip --profile "$profile" 2>/dev/null) && [[ -n $node_ip ]]; then
+    helm_args+=(--set-string "frontend.publicOrigin=http://$node_ip:$node_port")
+fi
 helm_args+=(--wait --timeout "$timeout" "$rollback_flag")
 
 say "helm ${helm_version%%+*}: waiting up to $timeout for the pods; rolls back on failure ($rollback_flag)"

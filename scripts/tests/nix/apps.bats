@@ -42,7 +42,7 @@ setup() {
     export TASKFLOW_FRONTEND_IMAGE_TAR=$t/frontend.tar
     export TASKFLOW_POSTGRES_IMAGE_TAR=$t/postgres.tar
     echo chart >"$t/taskflow.tgz"
-    echo "frontend: {}" >"$t/minikube-values.yaml"
+    printf 'frontend:\n  service:\n    type: NodePort\n    nodePort: 30000\n' >"$t/minikube-values.yaml"
     export TASKFLOW_CHART=$t/taskflow.tgz TASKFLOW_VALUES=$t/minikube-values.yaml
     unset TASKFLOW_MINIKUBE_PROFILE TASKFLOW_MINIKUBE_DRIVER TASKFLOW_MINIKUBE_CPUS \
         TASKFLOW_MINIKUBE_MEMORY TASKFLOW_RELEASE TASKFLOW_NAMESPACE TASKFLOW_TIMEOUT
@@ -75,11 +75,12 @@ not_in_log() {
 
 # The helm upgrade call deploy makes with the default settings; $1 is the rollback flag.
 upgrade_call() {
-    echo "helm upgrade --install taskflow $t/taskflow.tgz --namespace taskflow --create-namespace --kube-context minikube --values $t/minikube-values.yaml --set backend.image.repository=taskflow-backend --set backend.image.tag=backend0123abcd --set frontend.image.repository=taskflow-frontend --set frontend.image.tag=frontend0123abcd --set postgresql.image.repository=taskflow-postgres --set postgresql.image.tag=postgres0123abcd --wait --timeout 10m $1"
+    echo "helm upgrade --install taskflow $t/taskflow.tgz --namespace taskflow --create-namespace --kube-context minikube --values $t/minikube-values.yaml --set backend.image.repository=taskflow-backend --set backend.image.tag=backend0123abcd --set frontend.image.repository=taskflow-frontend --set frontend.image.tag=frontend0123abcd --set postgresql.image.repository=taskflow-postgres --set postgresql.image.tag=postgres0123abcd --set-string frontend.publicOrigin=http://192.168.49.2:30000 --wait --timeout 10m $1"
 }
 
 # Every call after `helm status` on a successful deploy; $1 is the rollback flag.
 deploy_tail() {
+    echo "minikube ip --profile minikube"
     upgrade_call "$1"
     cat <<'EOF'
 kubectl --context minikube --namespace taskflow get pods -o jsonpath={range .items[*]}{range .spec.containers[*]}{.image}{"\n"}{end}{end}
@@ -108,6 +109,17 @@ EOF
     assert_contains "$output" "TASKFLOW_MINIKUBE_DRIVER"
     assert_contains "$output" "TASKFLOW_MINIKUBE_MEMORY"
     [ ! -s "$FAKE_LOG" ]
+}
+
+@test "deploy tells the frontend its address (node IP and NodePort), and leaves it alone when the IP is unknown" {
+    run "$deploy"
+    [ "$status" -eq 0 ]
+    grep -Fq -- "--set-string frontend.publicOrigin=http://192.168.49.2:30000" "$FAKE_LOG"
+    rm -f "$FAKE_LOG"
+    FAKE_IP=none run "$deploy"
+    [ "$status" -eq 0 ]
+    grep -Fq -- "helm upgrade --install" "$FAKE_LOG"
+    not_in_log "frontend.publicOrigin"
 }
 
 @test "deploy rejects an unknown argument with status 2" {

@@ -18,6 +18,7 @@
 #   FAKE_TEST=fail             `helm test` fails
 #   FAKE_SERVICE=none          no frontend Service is found
 #   FAKE_URL=none              `minikube service --url` prints no URL
+#   FAKE_IP=none               `minikube ip` fails
 #   FAKE_UNINSTALL=fail|timeout, FAKE_NS_DELETE=fail|timeout
 #   FAKE_PVCS="a b"            the PersistentVolumeClaims in the namespace
 
@@ -68,6 +69,13 @@ case "$tool:${1-}" in
                 cat "$state/images"
                 ;;
         esac
+        ;;
+    minikube:ip)
+        if [[ ${FAKE_IP:-} == none ]]; then
+            echo "X Exiting due to GUEST_STATUS: state: unknown" >&2
+            exit 80
+        fi
+        echo "192.168.49.2"
         ;;
     minikube:service)
         [[ ${FAKE_URL:-} == none ]] || echo "http://192.168.49.2:30000"
