@@ -5,6 +5,7 @@ pub mod auth;
 pub mod chat;
 pub mod docs;
 pub mod health;
+pub mod paging;
 pub mod tasks;
 
 use axum::Router;

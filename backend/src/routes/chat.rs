@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::tasks::parse_positive;
+use super::paging::{page_and_limit, total_pages};
 use crate::assistant::tools::ToolCallRecord;
 use crate::assistant::{Assistant, ChatError};
 use crate::auth::AuthUser;
@@ -32,8 +32,6 @@ pub const CONVERSATION_ID: HeaderName = HeaderName::from_static("x-conversation-
 pub const DEFAULT_CONVERSATIONS_PAGE: i64 = 20;
 /// Messages per page when `limit` is not given.
 pub const DEFAULT_MESSAGES_PAGE: i64 = 50;
-/// Most items per page.
-pub const MAX_PAGE_SIZE: i64 = 100;
 
 /// Routes under `/api`: `/chat` and `/conversations`.
 pub fn router() -> Router<AppState> {
@@ -190,23 +188,14 @@ impl PageParams {
     /// `(page, limit)`.
     fn parse(&self, default_limit: i64) -> Result<(i64, i64), ApiError> {
         let mut errors = FieldErrors::default();
-        let page = match self.page.as_deref() {
-            None => Some(1),
-            Some(raw) => errors.check("page", parse_positive("page", raw, 1_000_000)),
-        };
-        let limit = match self.limit.as_deref() {
-            None => Some(default_limit),
-            Some(raw) => errors.check("limit", parse_positive("limit", raw, MAX_PAGE_SIZE)),
-        };
-        match (page, limit) {
-            (Some(page), Some(limit)) => Ok((page, limit)),
-            _ => Err(ApiError::Validation(errors)),
-        }
+        page_and_limit(
+            self.page.as_deref(),
+            self.limit.as_deref(),
+            default_limit,
+            &mut errors,
+        )
+        .ok_or(ApiError::Validation(errors))
     }
-}
-
-fn total_pages(total: i64, limit: i64) -> i64 {
-    (total + limit - 1) / limit
 }
 
 /// Send a message to the assistant and get its reply.
@@ -418,12 +407,5 @@ mod tests {
             let message = &errors.as_map()[field];
             assert!(message.starts_with(expected), "{query}: {message}");
         }
-    }
-
-    #[test]
-    fn page_counts_round_up() {
-        assert_eq!(total_pages(0, 20), 0);
-        assert_eq!(total_pages(20, 20), 1);
-        assert_eq!(total_pages(21, 20), 2);
     }
 }

@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::paging::{page_and_limit, total_pages};
 use crate::auth::AuthUser;
 use crate::db::DbPool;
 use crate::domain::{
@@ -22,8 +23,6 @@ use crate::repo::tasks::{
 };
 use crate::state::AppState;
 
-/// Most tasks per page.
-pub const MAX_PAGE_SIZE: i64 = 100;
 /// Tasks per page when `limit` is not given.
 pub const DEFAULT_PAGE_SIZE: i64 = 20;
 
@@ -196,15 +195,6 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
-pub(crate) fn parse_positive(field: &str, raw: &str, max: i64) -> Result<i64, Invalid> {
-    match raw.trim().parse::<i64>() {
-        Ok(n) if (1..=max).contains(&n) => Ok(n),
-        _ => Err(Invalid::new(format!(
-            "{field} must be a whole number from 1 to {max}"
-        ))),
-    }
-}
-
 impl TaskListParams {
     fn parse(self) -> Result<(ListQuery, i64), ApiError> {
         let mut errors = FieldErrors::default();
@@ -260,15 +250,13 @@ impl TaskListParams {
                 SortOrder::Desc
             }
         };
-        let page = match self.page.as_deref() {
-            None => Some(1),
-            Some(raw) => errors.check("page", parse_positive("page", raw, 1_000_000)),
-        };
-        let limit = match self.limit.as_deref() {
-            None => Some(DEFAULT_PAGE_SIZE),
-            Some(raw) => errors.check("limit", parse_positive("limit", raw, MAX_PAGE_SIZE)),
-        };
-        let (Some(page), Some(limit)) = (page, limit) else {
+        let paging = page_and_limit(
+            self.page.as_deref(),
+            self.limit.as_deref(),
+            DEFAULT_PAGE_SIZE,
+            &mut errors,
+        );
+        let Some((page, limit)) = paging else {
             return Err(ApiError::Validation(errors));
         };
         if !errors.is_empty() {
@@ -315,7 +303,7 @@ async fn tasks_list(
         total,
         page,
         limit: query.limit,
-        total_pages: (total + query.limit - 1) / query.limit,
+        total_pages: total_pages(total, query.limit),
     }))
 }
 
