@@ -1,6 +1,9 @@
 # The `deploy` (default) and `undeploy` apps: nix/apps/*.sh as writeShellApplication scripts
 # (shellchecked when built), with the tools from nix/tools.nix on PATH and the Nix-built
 # inputs passed in as environment variables, which is also how the bats tests drive them.
+# `doctor`, `status`, `logs` and `images` observe: the machine, the release, its logs, the
+# images (docs/operations.md). `set-secret`, `rollback`, `backup` and `restore` change the
+# release: its Secret, its revision, its database.
 # On Linux also `local`: scripts/run-local.sh with the Nix-built binaries and PostgreSQL.
 { pkgs, tools, images, chart, rust, isLinux }:
 let
@@ -28,7 +31,8 @@ let
 
   deploy = pkgs.writeShellApplication {
     name = "taskflow-deploy";
-    inherit runtimeInputs;
+    # deploy runs the doctor's checks first (as taskflow-doctor).
+    runtimeInputs = runtimeInputs ++ [ doctor ];
     # Exported at the top of the script; the image tags are content hashes known at
     # evaluation time (dockerTools' imageTag), never `latest`.
     runtimeEnv =
@@ -48,6 +52,86 @@ let
     inherit runtimeInputs;
     text = scriptText ./apps/undeploy.sh;
     meta.description = "Uninstall TaskFlow from Minikube; --purge also deletes its data";
+  };
+
+  # The image references alone: known at evaluation time, so status builds no image.
+  imageRefs = key: image: { "TASKFLOW_${key}_IMAGE" = "${image.imageName}:${image.imageTag}"; };
+
+  doctor = pkgs.writeShellApplication {
+    name = "taskflow-doctor";
+    # Not Docker, Podman, libvirt or Nix: the machine's own are the ones checked. `free`
+    # reads Linux's memory figures; on darwin the script asks sysctl.
+    runtimeInputs = runtimeInputs ++ lib.optional isLinux pkgs.procps;
+    text = scriptText ./apps/doctor.sh;
+    meta.description = "Check that this machine can run deploy: Nix, a Minikube driver, CPUs, memory, disk, the cluster and the kubectl context";
+  };
+
+  status = pkgs.writeShellApplication {
+    name = "taskflow-status";
+    runtimeInputs = runtimeInputs ++ [ pkgs.jq ];
+    runtimeEnv =
+      imageRefs "BACKEND" images.backend-image
+      // imageRefs "FRONTEND" images.frontend-image
+      // imageRefs "POSTGRES" images.postgres-image;
+    text = scriptText ./apps/status.sh;
+    meta.description = "Show the TaskFlow release on Minikube: revision, chart, pods and their images, URL, warning events";
+  };
+
+  logs = pkgs.writeShellApplication {
+    name = "taskflow-logs";
+    inherit runtimeInputs;
+    text = scriptText ./apps/logs.sh;
+    meta.description = "Follow the logs of TaskFlow on Minikube: backend, frontend, postgres or all";
+  };
+
+  # The image archives are inputs, so `nix run .#images` builds them first.
+  imagesApp = pkgs.writeShellApplication {
+    name = "taskflow-images";
+    runtimeInputs = [
+      pkgs.gnutar
+      pkgs.jq
+      pkgs.coreutils
+      pkgs.gnugrep
+    ];
+    runtimeEnv =
+      imageEnv "BACKEND" images.backend-image images.backend-image-tar
+      // imageEnv "FRONTEND" images.frontend-image images.frontend-image-tar
+      // imageEnv "POSTGRES" images.postgres-image images.postgres-image-tar;
+    text = scriptText ./apps/images.sh;
+    meta.description = "Build the three images and print their name, tag, uncompressed size and layer count";
+  };
+
+  # The apps that change the release. pg_restore (backup checks its dump with it, restore
+  # turns the dump into SQL) is the PostgreSQL of the image, so it reads what pg_dump wrote.
+  opsInputs = runtimeInputs ++ [ pkgs.jq ];
+  dataInputs = runtimeInputs ++ [ tools.postgresql ];
+
+  setSecret = pkgs.writeShellApplication {
+    name = "taskflow-set-secret";
+    runtimeInputs = opsInputs;
+    text = scriptText ./apps/set-secret.sh;
+    meta.description = "Set or rotate the JWT secret or the LLM API key of TaskFlow on Minikube and restart the backend";
+  };
+
+  rollback = pkgs.writeShellApplication {
+    name = "taskflow-rollback";
+    runtimeInputs = opsInputs;
+    text = scriptText ./apps/rollback.sh;
+    meta.description = "Roll TaskFlow on Minikube back to the previous (or a given) Helm revision and wait for it";
+  };
+
+  backup = pkgs.writeShellApplication {
+    name = "taskflow-backup";
+    runtimeInputs = dataInputs;
+    text = scriptText ./apps/backup.sh;
+    meta.description = "Dump the PostgreSQL database of TaskFlow on Minikube to a local file (pg_dump, one snapshot)";
+  };
+
+  restore = pkgs.writeShellApplication {
+    name = "taskflow-restore";
+    runtimeInputs = dataInputs;
+    text = scriptText ./apps/restore.sh;
+    meta.description = "Load a backup into the database of TaskFlow on Minikube (refuses to overwrite data without --force)";
   };
 
   # The whole app on this machine without a cluster: the same script as
@@ -79,12 +163,26 @@ let
 in
 {
   # The script derivations, for the shellcheck check.
-  scripts = { inherit deploy undeploy; } // lib.optionalAttrs isLinux { inherit local; };
+  scripts = {
+    inherit deploy undeploy doctor status logs;
+    images = imagesApp;
+    inherit rollback backup restore;
+    set-secret = setSecret;
+  }
+  // lib.optionalAttrs isLinux { inherit local; };
 
   apps = {
     deploy = app deploy;
     undeploy = app undeploy;
     default = app deploy;
+    doctor = app doctor;
+    status = app status;
+    logs = app logs;
+    images = app imagesApp;
+    set-secret = app setSecret;
+    rollback = app rollback;
+    backup = app backup;
+    restore = app restore;
   }
   # The static binaries are Linux builds; on darwin run scripts/run-local.sh instead.
   // lib.optionalAttrs isLinux { local = app local; };

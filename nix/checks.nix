@@ -88,19 +88,35 @@ let
   scriptChecks = {
     undeploy-script = apps.scripts.undeploy;
 
+    # The operator apps that need no image archives, built (and so shellchecked) together.
+    app-scripts = pkgs.linkFarmFromDrvs "taskflow-app-scripts" (
+      map (name: apps.scripts.${name}) [
+        "doctor"
+        "logs"
+        "set-secret"
+        "rollback"
+        "backup"
+        "restore"
+      ]
+    );
+
     shellcheck = pkgs.runCommand "taskflow-shellcheck" { nativeBuildInputs = [ pkgs.shellcheck ]; } ''
-      shellcheck ${./apps/deploy.sh} ${./apps/undeploy.sh} ${./postgres/entrypoint.sh} \
-        ${./checks/image-archive.sh}
+      shellcheck ${./apps}/*.sh ${./postgres/entrypoint.sh} ${./checks/image-archive.sh}
       touch "$out"
     '';
 
-    # The apps' bats tests, with fake minikube/helm/kubectl (no cluster needed).
+    # The apps' bats tests, with fake minikube/helm/kubectl and fake host tools (no cluster
+    # needed). The backup/restore test against a real PostgreSQL runs in scripts/check-nix.sh.
     app-tests =
       pkgs.runCommand "taskflow-app-tests"
         {
           nativeBuildInputs = [
             pkgs.bats
             pkgs.gnugrep
+            pkgs.gnutar
+            pkgs.jq
+            # script(1) for the prompt tests, setpriv for the unreadable-file tests.
+            pkgs.util-linux
           ];
         }
         ''
@@ -110,13 +126,18 @@ let
               fileset = lib.fileset.unions [
                 ./apps
                 ../scripts/tests/nix/apps.bats
+                ../scripts/tests/nix/ops-observe.bats
+                ../scripts/tests/nix/ops-data.bats
                 ../scripts/tests/nix/fake-cluster.bash
+                ../scripts/tests/nix/fake-ops.bash
+                ../scripts/tests/nix/fake-ops-data.bash
               ];
             }
           } src
           chmod -R u+w src
           patchShebangs src
-          bats src/scripts/tests/nix/apps.bats
+          bats src/scripts/tests/nix/apps.bats src/scripts/tests/nix/ops-observe.bats \
+            src/scripts/tests/nix/ops-data.bats
           touch "$out"
         '';
   };
@@ -127,6 +148,9 @@ let
     postgres-entrypoint = images.entrypoint;
     deploy-script = apps.scripts.deploy;
     local-script = apps.scripts.local;
+    # These two name the image archives too.
+    images-script = apps.scripts.images;
+    status-script = apps.scripts.status;
   });
 in
 rustChecks // scriptChecks // linuxOnly // { chart = chart.check; }

@@ -8,7 +8,9 @@
 #
 # Steps, each announced with "==> [n/6] ...":
 #   1. check that minikube, helm and kubectl are on PATH and that the images, the chart and
-#      the values file exist;
+#      the values file exist; then run the doctor's checks (nix/apps/doctor.sh, as
+#      `taskflow-doctor --skip-nix --quiet`: driver, CPUs, memory, disk, cluster, kubectl
+#      context) and stop with its report if one fails;
 #   2. use the running Minikube cluster, or start one (driver, CPUs and memory from the
 #      environment), and check that its API server answers;
 #   3. load the three uncompressed image archives with `minikube image load`, then check
@@ -39,10 +41,10 @@
 #   TASKFLOW_{BACKEND,FRONTEND,POSTGRES}_IMAGE_TAR  uncompressed docker-archive files
 #
 # Exit status: 0 deployed and tested; 1 missing or bad inputs; 2 usage error;
-# 3 minikube, helm or kubectl not found; 4 the cluster could not be started or does not
-# answer (driver problem); 5 an image could not be loaded; 6 Helm failed (release rolled
-# back); 7 timed out waiting for the release (rolled back); 8 helm test failed;
-# 9 no URL for the frontend.
+# 3 minikube, helm, kubectl or taskflow-doctor not found; 4 a check of the doctor failed,
+# or the cluster could not be started or does not answer (driver problem); 5 an image
+# could not be loaded; 6 Helm failed (release rolled back); 7 timed out waiting for the
+# release (rolled back); 8 helm test failed; 9 no URL for the frontend.
 
 set -euo pipefail
 
@@ -67,9 +69,13 @@ Settings (environment variables):
   TASKFLOW_NAMESPACE         Kubernetes namespace                   (default: taskflow)
   TASKFLOW_TIMEOUT           Helm wait and test timeout             (default: 10m)
 
-Exit status: 0 success, 1 bad inputs, 2 usage, 3 missing tool, 4 cluster/driver failure,
-5 image load failure, 6 Helm failure, 7 timeout, 8 helm test failure, 9 no URL.
-See docs/nix.md ("Deploying to Minikube").
+It first runs the checks of 'nix run .#doctor' (driver, CPUs, memory, disk, cluster,
+kubectl context) and stops, with the doctor's report, if one fails.
+
+Exit status: 0 success, 1 bad inputs, 2 usage, 3 missing tool, 4 a doctor check failed
+or cluster/driver failure, 5 image load failure, 6 Helm failure, 7 timeout, 8 helm test
+failure, 9 no URL.
+See docs/nix.md ("Deploying to Minikube") and docs/operations.md.
 EOF
 }
 
@@ -158,6 +164,25 @@ for component in "${components[@]}"; do
     say "$component image: ${image_ref[$component]}"
 done
 
+# The doctor's checks. The Nix wrapper puts taskflow-doctor on PATH; run from the
+# repository, the script next to this one is used.
+doctor=$(command -v taskflow-doctor || true)
+sibling=${BASH_SOURCE[0]%/*}/doctor.sh
+if [[ -z $doctor && -x $sibling ]]; then
+    doctor=$sibling
+fi
+[[ -n $doctor ]] ||
+    fail 3 "taskflow-doctor not found on PATH. Run the app through Nix (nix run .#deploy), which provides it"
+status=0
+"$doctor" --skip-nix --quiet >"$work/doctor.txt" 2>&1 || status=$?
+if ((status != 0)); then
+    cat "$work/doctor.txt" >&2
+    fail 4 "the machine checks above found a problem that would stop the deployment; fix each FAIL line, then run deploy again ('nix run .#doctor' shows every check)"
+fi
+while IFS= read -r line; do
+    say "${line#"${line%%[![:space:]]*}"}"
+done <"$work/doctor.txt"
+
 # --- 2. Cluster --------------------------------------------------------------------------
 step 2 "Minikube cluster (profile $profile)"
 
@@ -170,12 +195,12 @@ else
     fi
     say "not running: starting it (driver: ${driver:-minikube default}, CPUs: $cpus, memory: $memory)"
     if ! minikube "${start_args[@]}"; then
-        fail 4 "minikube could not start the cluster with driver '${driver:-minikube default}' (its messages are above). Check that the driver works (docker: 'docker info' succeeds and you are in the docker group; kvm2: libvirtd runs), or choose another one with TASKFLOW_MINIKUBE_DRIVER=<driver>"
+        fail 4 "minikube could not start the cluster with driver '${driver:-minikube default}' (its messages are above). Check that the driver works ('nix run .#doctor' checks it: docker answers and you are in the docker group; kvm2: libvirtd runs), or choose another one with TASKFLOW_MINIKUBE_DRIVER=<driver>"
     fi
 fi
 if ! kubectl --context "$profile" get --raw /readyz >/dev/null 2>"$work/kubectl.err"; then
     cat "$work/kubectl.err" >&2
-    fail 4 "the Kubernetes API of Minikube profile '$profile' does not answer (see above); try 'minikube status --profile $profile' or 'minikube delete --profile $profile' and run deploy again"
+    fail 4 "the Kubernetes API of Minikube profile '$profile' does not answer (see above); 'nix run .#doctor' checks the cluster and the context; try 'minikube update-context --profile $profile', or 'minikube delete --profile $profile' and run deploy again"
 fi
 say "Kubernetes API ready (context $profile)"
 
@@ -239,7 +264,7 @@ helm "${helm_args[@]}" 2>&1 | tee "$work/helm.log" || status=$?
 if ((status != 0)); then
     kubectl --context "$profile" --namespace "$namespace" get pods >&2 2>/dev/null || true
     if grep -Eqi 'timed out|deadline exceeded' "$work/helm.log"; then
-        fail 7 "timed out after $timeout waiting for release '$release' to become ready; Helm rolled it back. Pod states are above; 'kubectl --context $profile -n $namespace describe pods' tells why. Raise TASKFLOW_TIMEOUT for slow machines"
+        fail 7 "timed out after $timeout waiting for release '$release' to become ready; Helm rolled it back. Pod states are above; 'kubectl --context $profile -n $namespace describe pods' tells why. Raise TASKFLOW_TIMEOUT for slow machines ('nix run .#doctor' compares the machine with the cluster's settings)"
     fi
     fail 6 "helm upgrade --install failed (messages above); Helm rolled the release back"
 fi

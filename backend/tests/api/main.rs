@@ -10,4 +10,5 @@ mod migrations;
 mod operations;
 mod process;
 mod resilience;
+mod schema_compat;
 mod tasks;

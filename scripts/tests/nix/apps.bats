@@ -21,7 +21,9 @@ setup() {
     for tool in bash env cat grep tee tr timeout mktemp rm mkdir touch sed ln; do
         ln -sf "$(command -v "$tool")" "$t/sys/$tool"
     done
-    for tool in minikube helm kubectl; do
+    # taskflow-doctor: a stand-in that records its call (the doctor has its own tests in
+    # ops-observe.bats, also together with deploy).
+    for tool in minikube helm kubectl taskflow-doctor; do
         ln -sf "$BATS_TEST_DIRNAME/fake-cluster.bash" "$t/fake/$tool"
     done
     export PATH="$t/fake:$t/sys"
@@ -132,6 +134,7 @@ EOF
     run "$deploy"
     [ "$status" -eq 0 ]
     expected="helm version --short
+taskflow-doctor --skip-nix --quiet
 minikube status --profile minikube
 minikube start --profile minikube --cpus 2 --memory 4096
 kubectl --context minikube get --raw /readyz
@@ -151,6 +154,7 @@ $(deploy_tail --rollback-on-failure)"
     run "$deploy"
     [ "$status" -eq 0 ]
     expected="helm version --short
+taskflow-doctor --skip-nix --quiet
 minikube status --profile minikube
 kubectl --context minikube get --raw /readyz
 $(image_calls)
@@ -276,6 +280,33 @@ $(deploy_tail --rollback-on-failure)"
     run "$deploy"
     [ "$status" -eq 9 ]
     assert_contains "$output" "TaskFlow is deployed, but 'minikube service taskflow-frontend --url' gave no URL"
+}
+
+@test "deploy runs the doctor's checks first and shows its summary" {
+    run "$deploy"
+    [ "$status" -eq 0 ]
+    [ "$(sed -n 2p "$FAKE_LOG")" = "taskflow-doctor --skip-nix --quiet" ]
+    assert_contains "$output" "    doctor: 9 OK, 0 warnings, 0 problems: deploy can run."
+}
+
+@test "deploy stops with the doctor's report when a check fails: status 4, cluster untouched" {
+    export FAKE_DOCTOR=fail
+    run "$deploy"
+    [ "$status" -eq 4 ]
+    assert_contains "$output" "FAIL  docker: the Docker daemon is not running. Fix: sudo systemctl start docker"
+    assert_contains "$output" "deploy: error: the machine checks above found a problem that would stop the deployment"
+    assert_contains "$output" "'nix run .#doctor' shows every check"
+    assert_equal "$(cat "$FAKE_LOG")" "helm version --short
+taskflow-doctor --skip-nix --quiet"
+}
+
+@test "deploy without taskflow-doctor on PATH nor next to it: status 3" {
+    mkdir "$t/alone"
+    cat "$deploy" >"$t/alone/deploy.sh"
+    rm "$t/fake/taskflow-doctor"
+    run bash "$t/alone/deploy.sh"
+    [ "$status" -eq 3 ]
+    assert_contains "$output" "taskflow-doctor not found on PATH"
 }
 
 @test "deploy with missing or bad inputs: status 1 before touching the cluster" {

@@ -47,10 +47,11 @@ is_true() {
     [ "$(q '.binaries.backendMainProgram')" = "taskflow-backend" ]
 }
 
-@test "apps: deploy (also default) and undeploy everywhere, local on Linux, only type/program/meta" {
+@test "apps: deploy (also default), undeploy and the operations apps everywhere, local on Linux, only type/program/meta" {
     [ "$(q '.apps | keys | join(" ")')" = "aarch64-darwin aarch64-linux x86_64-darwin x86_64-linux" ]
-    is_true '[.apps["x86_64-darwin", "aarch64-darwin"] | keys == ["default", "deploy", "undeploy"]] | all'
-    is_true '[.apps["x86_64-linux", "aarch64-linux"] | keys == ["default", "deploy", "local", "undeploy"]] | all'
+    local everywhere='["backup", "default", "deploy", "doctor", "images", "logs", "restore", "rollback", "set-secret", "status", "undeploy"]'
+    is_true '[.apps["x86_64-darwin", "aarch64-darwin"] | keys == $c] | all' --argjson c "$everywhere"
+    is_true '[.apps["x86_64-linux", "aarch64-linux"] | keys == ($c + ["local"] | sort)] | all' --argjson c "$everywhere"
     is_true '[.apps["x86_64-linux", "aarch64-linux"] | .local.program | endswith("/bin/taskflow-local")] | all'
     is_true '[.apps[][] | .keys == ["meta", "program", "type"] and .type == "app" and (.description | length > 10)] | all'
     is_true '[.apps[] | .default.program == .deploy.program and (.deploy.program | endswith("/bin/taskflow-deploy")) and (.undeploy.program | endswith("/bin/taskflow-undeploy"))] | all'
@@ -68,9 +69,9 @@ is_true() {
 }
 
 @test "checks: Rust, chart, scripts everywhere; tests, images and deploy script on Linux only" {
-    local common='["app-tests", "chart", "clippy", "deny", "fmt", "shellcheck", "undeploy-script"]'
+    local common='["app-scripts", "app-tests", "chart", "clippy", "deny", "fmt", "shellcheck", "undeploy-script"]'
     is_true '.checks["aarch64-darwin"] == $c and .checks["x86_64-darwin"] == $c' --argjson c "$common"
-    is_true '.checks["x86_64-linux"] == ($c + ["backend", "deploy-script", "frontend", "images", "local-script", "nextest", "postgres-entrypoint"] | sort)' --argjson c "$common"
+    is_true '.checks["x86_64-linux"] == ($c + ["backend", "deploy-script", "frontend", "images", "images-script", "local-script", "nextest", "postgres-entrypoint", "status-script"] | sort)' --argjson c "$common"
 }
 
 @test "nixpkgs gets the rust-overlay overlay; the toolchain comes from rust-toolchain.toml with the host's musl target" {
@@ -158,8 +159,47 @@ is_true() {
     [[ $(q '.deploy.script.text') != "#!"* ]]
     [[ $(q '.deploy.script.text') == *"helm_args=("* ]]
     # kubectl first: minikube's package would otherwise shadow it with its own symlink.
-    [ "$(q '.deploy.inputs | join(" ")')" = "kubectl kubernetes-helm minikube-bin-1.38.1 coreutils gnugrep" ]
+    # taskflow-doctor: deploy runs the doctor's checks first.
+    [ "$(q '.deploy.inputs | join(" ")')" = "kubectl kubernetes-helm minikube-bin-1.38.1 coreutils gnugrep taskflow-doctor" ]
     [ "$(q '.undeployInputs | join(" ")')" = "kubectl kubernetes-helm minikube-bin-1.38.1 coreutils gnugrep" ]
+}
+
+@test "doctor, status, logs and images: the scripts of nix/apps/ with their tools and inputs" {
+    local root="$BATS_TEST_DIRNAME/../../.." name
+    for name in doctor status logs images; do
+        is_true '[.apps[] | .[$n].program | endswith("/bin/taskflow-" + $n)] | all' --arg n "$name"
+        is_true '.opsScripts[$n] | .name == "taskflow-" + $n and (.description | length > 20)' --arg n "$name"
+        # The file as it is, without its shebang (writeShellApplication writes its own).
+        [ "$(q '.opsScripts[$n].text' --arg n "$name")" = "$(tail -n +2 "$root/nix/apps/$name.sh")" ]
+    done
+    # doctor: the cluster tools, and `free` (procps) on Linux only; no inputs from the build.
+    [ "$(q '.opsScripts.doctor.inputs | join(" ")')" = "kubectl kubernetes-helm minikube-bin-1.38.1 coreutils gnugrep procps" ]
+    [ "$(q '.darwinDoctorInputs | join(" ")')" = "kubectl kubernetes-helm minikube-bin-1.38.1 coreutils gnugrep" ]
+    is_true '.opsScripts.doctor.runtimeEnv == {}'
+    # status: jq, and deploy's image references but not the archives (it builds no image).
+    [ "$(q '.opsScripts.status.inputs | join(" ")')" = "kubectl kubernetes-helm minikube-bin-1.38.1 coreutils gnugrep jq" ]
+    is_true '.opsScripts.status.runtimeEnv == (.deploy.script.runtimeEnv | with_entries(select(.key | endswith("_IMAGE"))))'
+    is_true '.opsScripts.status.runtimeEnv | keys == ["TASKFLOW_BACKEND_IMAGE", "TASKFLOW_FRONTEND_IMAGE", "TASKFLOW_POSTGRES_IMAGE"]'
+    [ "$(q '.opsScripts.logs.inputs | join(" ")')" = "kubectl kubernetes-helm minikube-bin-1.38.1 coreutils gnugrep" ]
+    is_true '.opsScripts.logs.runtimeEnv == {}'
+    # images: tar and jq, and the references and archives deploy gets, so it builds them.
+    [ "$(q '.opsScripts.images.inputs | join(" ")')" = "gnutar jq coreutils gnugrep" ]
+    is_true '.opsScripts.images.runtimeEnv == (.deploy.script.runtimeEnv | with_entries(select(.key | test("_IMAGE(_TAR)?$"))))'
+    is_true '.opsScripts.images.runtimeEnv | length == 6'
+}
+
+@test "set-secret, rollback, backup and restore: the scripts of nix/apps/ with their tools, no build inputs" {
+    local root="$BATS_TEST_DIRNAME/../../.." name
+    for name in set-secret rollback backup restore; do
+        is_true '[.apps[] | .[$n].program | endswith("/bin/taskflow-" + $n)] | all' --arg n "$name"
+        is_true '.opsScripts[$n] | .name == "taskflow-" + $n and (.description | length > 20) and .runtimeEnv == {}' --arg n "$name"
+        [ "$(q '.opsScripts[$n].text' --arg n "$name")" = "$(tail -n +2 "$root/nix/apps/$name.sh")" ]
+    done
+    # jq reads helm's and kubectl's JSON; pg_restore comes from the image's PostgreSQL.
+    [ "$(q '.opsScripts["set-secret"].inputs | join(" ")')" = "kubectl kubernetes-helm minikube-bin-1.38.1 coreutils gnugrep jq" ]
+    [ "$(q '.opsScripts.rollback.inputs | join(" ")')" = "kubectl kubernetes-helm minikube-bin-1.38.1 coreutils gnugrep jq" ]
+    [ "$(q '.opsScripts.backup.inputs | join(" ")')" = "kubectl kubernetes-helm minikube-bin-1.38.1 coreutils gnugrep postgresql_17" ]
+    [ "$(q '.opsScripts.restore.inputs | join(" ")')" = "kubectl kubernetes-helm minikube-bin-1.38.1 coreutils gnugrep postgresql_17" ]
 }
 
 @test "darwin's deploy app uses the Linux images of its CPU" {

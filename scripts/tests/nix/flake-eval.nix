@@ -29,6 +29,27 @@ let
   checksLinux = outputs.checks.x86_64-linux;
   rustLinux = rustFor "x86_64-linux";
   staticArgs = sys: (rustFor sys).staticBinaries.stubArgs;
+
+  # The script derivations of nix/apps.nix (its `scripts`), wired as flake.nix does; on
+  # darwin with the images of the Linux system of its CPU.
+  appScriptsFor = system: linuxSystem:
+    let
+      pkgs = stubPkgs system;
+      tools = import ../../../nix/tools.nix { inherit pkgs; };
+      rust = rustFor system;
+    in
+    (import ../../../nix/apps.nix {
+      inherit pkgs tools rust;
+      images = import ../../../nix/images.nix { pkgs = stubPkgs linuxSystem; rust = rustFor linuxSystem; };
+      chart = import ../../../nix/chart.nix { inherit pkgs tools; };
+      isLinux = pkgs.stdenv.hostPlatform.isLinux;
+    }).scripts;
+  opsScript = script: {
+    inherit (script.stubArgs) name text;
+    runtimeEnv = script.stubArgs.runtimeEnv or { };
+    inputs = map (p: p.name) script.stubArgs.runtimeInputs;
+    inherit (script.meta) description;
+  };
 in
 {
   outputNames = names outputs;
@@ -74,6 +95,12 @@ in
     inputs = map (p: p.name) checksLinux.deploy-script.stubArgs.runtimeInputs;
   };
   undeployInputs = map (p: p.name) checksLinux.undeploy-script.stubArgs.runtimeInputs;
+  # doctor, status, logs, images, set-secret, rollback, backup, restore: name, text,
+  # runtimeEnv, input names, description.
+  opsScripts = mapAttrs (_: opsScript) {
+    inherit (appScriptsFor "x86_64-linux" "x86_64-linux") doctor status logs images rollback backup restore set-secret;
+  };
+  darwinDoctorInputs = (opsScript (appScriptsFor "aarch64-darwin" "aarch64-linux").doctor).inputs;
   # On darwin the deploy app carries the images of the Linux system with the same CPU.
   darwinDeployEnv = {
     aarch64-darwin = (outputs.checks.aarch64-linux.deploy-script).stubArgs.runtimeEnv;

@@ -19,6 +19,7 @@ in
 
   genAttrs = names: f: builtins.listToAttrs (map (name: { inherit name; value = f name; }) names);
   optionalAttrs = condition: attrs: if condition then attrs else { };
+  optional = condition: x: if condition then [ x ] else [ ];
   removePrefix =
     prefix: s:
     if hasPrefix prefix s then builtins.substring (builtins.stringLength prefix) (-1) s else s;

@@ -21,7 +21,9 @@ let
     "kubernetes-helm"
     "nixpkgs-fmt"
     "postgresql_17"
+    "procps"
     "shellcheck"
+    "util-linux"
   ];
 in
 lib.genAttrs simple (name: drv name { })
@@ -38,6 +40,7 @@ lib.genAttrs simple (name: drv name { })
   runCommand = name: env: script: drv name (env // { inherit script; }) // (env.passthru or { });
 
   writeShellApplication = args: drv args.name args;
+  linkFarmFromDrvs = name: drvs: drv name { inherit drvs; };
 
   dockerTools = {
     streamLayeredImage =
