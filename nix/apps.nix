@@ -109,8 +109,10 @@ let
   setSecret = pkgs.writeShellApplication {
     name = "taskflow-set-secret";
     runtimeInputs = opsInputs;
+    # The chart that applies a new or removed LLM key (helm upgrade, the release's values kept).
+    runtimeEnv.TASKFLOW_CHART = "${chart.package}/taskflow.tgz";
     text = scriptText ./apps/set-secret.sh;
-    meta.description = "Set or rotate the JWT secret or the LLM API key of TaskFlow on Minikube and restart the backend";
+    meta.description = "Set, rotate or remove the JWT secret or the LLM API key of TaskFlow on Minikube and apply it";
   };
 
   rollback = pkgs.writeShellApplication {

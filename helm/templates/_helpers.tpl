@@ -118,8 +118,10 @@ them; only a first install generates new ones. `helm template` and client-side
 dry runs cannot read the cluster and therefore always show freshly generated
 values. The result is computed once per rendering and cached, so that the Secret
 and the checksum annotations of the pods see the same values.
-The provider's API key is not generated and not kept: it is stored only while
-llm.apiKey holds it, so removing it from the values removes it from the Secret.
+The provider's API key is never generated. It is stored while llm.apiKey holds
+it, so removing it from the values removes it from the Secret; without llm.apiKey
+and llm.existingSecret, a key stored in the live Secret by `set-secret` is kept
+(taskflow.storedLlmApiKey).
 */}}
 {{- define "taskflow.generatedSecretValues" -}}
 {{- $cache := .Values.__taskflowSecretCache | default dict }}
@@ -150,8 +152,11 @@ llm.apiKey holds it, so removing it from the values removes it from the Secret.
 {{- $_ := set $cache $pwKey $password }}
 {{- $_ := set $cache (include "taskflow.secretKey.databaseUrl" .) (include "taskflow.inClusterDatabaseUrl" (dict "ctx" . "password" $password)) }}
 {{- end }}
+{{- $llmKey := include "taskflow.secretKey.llmApiKey" . }}
 {{- if and .Values.llm.apiKey (not .Values.llm.existingSecret) }}
-{{- $_ := set $cache (include "taskflow.secretKey.llmApiKey" .) .Values.llm.apiKey }}
+{{- $_ := set $cache $llmKey .Values.llm.apiKey }}
+{{- else if include "taskflow.storedLlmApiKey" . }}
+{{- $_ := set $cache $llmKey (index $stored $llmKey | b64dec) }}
 {{- end }}
 {{- $_ := set .Values "__taskflowSecretCache" $cache }}
 {{- end }}
@@ -213,6 +218,8 @@ The assistant (docs/assistant.md).
 {{/*
 Where the backend finds LLM_API_KEY: {"name": Secret, "key": key}, or nothing when
 no key is configured (the offline assistant answers, and LLM_API_KEY is not set).
+In order: llm.existingSecret, llm.apiKey, a key stored in the release's Secret
+(taskflow.storedLlmApiKey).
 */}}
 {{- define "taskflow.llmApiKeyRef" -}}
 {{- $llm := .Values.llm }}
@@ -233,6 +240,38 @@ no key is configured (the offline assistant answers, and LLM_API_KEY is not set)
 {{- fail (printf "llm.apiKey is set, but with existingSecret (%q) the chart creates no Secret to keep it in: add the key to a Secret of your own (it may be %q) and set llm.existingSecret and llm.existingSecretKey instead of llm.apiKey" .Values.existingSecret .Values.existingSecret) }}
 {{- end }}
 {{- dict "name" (include "taskflow.secretName" .) "key" (include "taskflow.secretKey.llmApiKey" .) | toJson }}
+{{- else if include "taskflow.storedLlmApiKey" . }}
+{{- dict "name" (include "taskflow.secretName" .) "key" (include "taskflow.secretKey.llmApiKey" .) | toJson }}
+{{- end }}
+{{- end }}
+
+{{/*
+Annotation of the release's Secret that marks its llm-api-key as stored there by
+`nix run .#set-secret -- llm-api-key` (value "stored"), rather than written from
+llm.apiKey: only a key so marked is kept when llm.apiKey is left out.
+*/}}
+{{- define "taskflow.storedLlmApiKeyAnnotation" -}}taskflow/llm-api-key{{- end }}
+
+{{/*
+"true" when the backend takes the provider's key stored in the release's own live
+Secret: neither llm.apiKey nor llm.existingSecret is set, the chart creates the
+Secret (no existingSecret), and the Secret in the cluster holds a non-empty
+llm-api-key and carries the annotation above with the value "stored". Empty
+otherwise, and always under `helm template`, which cannot read the cluster.
+*/}}
+{{- define "taskflow.storedLlmApiKey" -}}
+{{- $llm := .Values.llm }}
+{{- if not (or $llm.apiKey $llm.existingSecret .Values.existingSecret) }}
+{{- $live := lookup "v1" "Secret" .Release.Namespace (include "taskflow.fullname" .) | default dict }}
+{{- $annotations := (($live.metadata | default dict).annotations | default dict) }}
+{{- $data := $live.data | default dict }}
+{{- $key := include "taskflow.secretKey.llmApiKey" . }}
+{{- if and (eq (index $annotations (include "taskflow.storedLlmApiKeyAnnotation" .) | default "") "stored") (index $data $key) }}
+{{- if not (regexMatch "^[!-~]+$" (index $data $key | b64dec)) }}
+{{- fail (printf "the llm-api-key stored in Secret %q is not printable ASCII without spaces (the value is not shown here): store it again with 'nix run .#set-secret -- llm-api-key', or remove it with '--delete'" (include "taskflow.fullname" .)) }}
+{{- end }}
+{{- print "true" }}
+{{- end }}
 {{- end }}
 {{- end }}
 

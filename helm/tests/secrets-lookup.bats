@@ -5,7 +5,9 @@
 # against fake-apiserver.py: a read-only stand-in for the Kubernetes API on
 # 127.0.0.1 that serves version and discovery answers plus the Secrets we give it.
 # `helm template --dry-run=server` then renders exactly as `helm upgrade` would,
-# with the same lookups. What is NOT covered: a real API server's admission and
+# with the same lookups. The same way, the provider's key that `set-secret` stores in
+# the release's Secret (marked by an annotation) is wired to the backend and opens its
+# egress only when it is there. What is NOT covered: a real API server's admission and
 # storage (no cluster here).
 
 # Variables such as chart_dir come from helpers.bash; jq programs are in single quotes.
@@ -21,6 +23,26 @@ release_secret() {
                    labels: {"app.kubernetes.io/managed-by": "Helm"},
                    annotations: {"meta.helm.sh/release-name": "taskflow", "meta.helm.sh/release-namespace": "taskflow"}},
         data: $data}'
+}
+
+# The release's Secret with an llm-api-key stored by set-secret (its annotation included).
+stored_key_secret() {
+    local data=$1
+    release_secret taskflow "$data" | jq '.metadata.annotations["taskflow/llm-api-key"] = "stored"'
+}
+
+backend_filter='.[] | select(.kind == "Deployment" and .metadata.labels["app.kubernetes.io/component"] == "backend")'
+policy_filter='.[] | select(.kind == "NetworkPolicy" and .metadata.labels["app.kubernetes.io/component"] == "backend")'
+
+# llm_ref FILE: "<Secret>/<key>" the backend reads LLM_API_KEY from, or nothing.
+llm_ref() {
+    q "$1" "$backend_filter"' | .spec.template.spec.containers[] | select(.name == "backend") | .env[]
+        | select(.name == "LLM_API_KEY") | .valueFrom.secretKeyRef | "\(.name)/\(.key)"'
+}
+
+# egress_ports FILE: the TCP ports of the backend's egress rules other than DNS and PostgreSQL.
+egress_ports() {
+    q "$1" "[$policy_filter"' | .spec.egress[] | .ports[] | select(.port != 53 and .port != 5432) | .port] | map(tostring) | join(",")'
 }
 
 b64() {
@@ -103,7 +125,7 @@ secret_value() {
     [ "$(q "$BATS_TEST_TMPDIR/a.json" "$sum")" != "$(q "$BATS_TEST_TMPDIR/b.json" "$sum")" ]
 }
 
-@test "upgrade: the provider's key follows the values; it is never kept from the cluster or generated" {
+@test "upgrade: the provider's key follows the values; without the set-secret mark it is not kept from the cluster, nor generated" {
     local jwt=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef pw=KeptPassword0123456789abcdefABCD
     start_fake "$(release_secret taskflow "{\"jwt-secret\": \"$(b64 $jwt)\", \"postgres-password\": \"$(b64 $pw)\", \"llm-api-key\": \"$(b64 sk-old-key)\"}")"
     # Given again, or replaced: the values win, the generated values stay.
@@ -133,4 +155,89 @@ secret_value() {
     [ "$(q "$BATS_TEST_TMPDIR/a.json" "$sum")" != "$(q "$BATS_TEST_TMPDIR/b.json" "$sum")" ]
     # The chart's own Secret is untouched by it.
     [ "$(q "$BATS_TEST_TMPDIR/b.json" '.[] | select(.kind == "Secret") | .data | has("llm-api-key")')" = false ]
+}
+
+@test "stored key: an llm-api-key that set-secret stored in the live Secret is kept and used, with the provider egress" {
+    local jwt=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef pw=KeptPassword0123456789abcdefABCD
+    start_fake "$(stored_key_secret "{\"jwt-secret\": \"$(b64 $jwt)\", \"postgres-password\": \"$(b64 $pw)\", \"llm-api-key\": \"$(b64 sk-stored-key)\"}")"
+    render_against_fake "$BATS_TEST_TMPDIR/stored.json"
+    [ "$(secret_value "$BATS_TEST_TMPDIR/stored.json" llm-api-key)" = sk-stored-key ]
+    [ "$(q "$BATS_TEST_TMPDIR/stored.json" '.[] | select(.kind == "Secret") | .metadata.annotations["taskflow/llm-api-key"]')" = stored ]
+    [ "$(secret_value "$BATS_TEST_TMPDIR/stored.json" jwt-secret)" = "$jwt" ]
+    [ "$(llm_ref "$BATS_TEST_TMPDIR/stored.json")" = taskflow/llm-api-key ]
+    [ "$(egress_ports "$BATS_TEST_TMPDIR/stored.json")" = 443 ]
+    # Exactly what the same key given as llm.apiKey renders, but for the marking annotation.
+    render_against_fake "$BATS_TEST_TMPDIR/values.json" --set llm.apiKey=sk-stored-key
+    local policy="[$policy_filter]" pods='[.[] | select(.kind == "Deployment") | .spec.template]'
+    [ "$(q "$BATS_TEST_TMPDIR/stored.json" "$policy" -cS)" = "$(q "$BATS_TEST_TMPDIR/values.json" "$policy" -cS)" ]
+    [ "$(q "$BATS_TEST_TMPDIR/stored.json" "$pods" -cS)" = "$(q "$BATS_TEST_TMPDIR/values.json" "$pods" -cS)" ]
+    [ "$(q "$BATS_TEST_TMPDIR/values.json" '.[] | select(.kind == "Secret") | .metadata.annotations | has("taskflow/llm-api-key")')" = false ]
+    # A different stored key rolls the backend (checksum/secret).
+    local sum="$backend_filter"' | .spec.template.metadata.annotations["checksum/secret"]'
+    teardown
+    start_fake "$(stored_key_secret "{\"jwt-secret\": \"$(b64 $jwt)\", \"postgres-password\": \"$(b64 $pw)\", \"llm-api-key\": \"$(b64 sk-rotated-key)\"}")"
+    render_against_fake "$BATS_TEST_TMPDIR/rotated.json"
+    [ "$(q "$BATS_TEST_TMPDIR/stored.json" "$sum")" != "$(q "$BATS_TEST_TMPDIR/rotated.json" "$sum")" ]
+}
+
+@test "stored key: absent, unmarked or empty, nothing is wired and the backend gets no provider egress" {
+    local jwt=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+    # No key (set-secret --delete removes key and annotation together).
+    start_fake "$(release_secret taskflow "{\"jwt-secret\": \"$(b64 $jwt)\"}")"
+    render_against_fake "$BATS_TEST_TMPDIR/none.json"
+    [ -z "$(llm_ref "$BATS_TEST_TMPDIR/none.json")" ]
+    [ -z "$(egress_ports "$BATS_TEST_TMPDIR/none.json")" ]
+    [ "$(q "$BATS_TEST_TMPDIR/none.json" '.[] | select(.kind == "Secret") | .metadata.annotations | has("taskflow/llm-api-key")')" = false ]
+    teardown
+    # A key without the annotation (for example left by an llm.apiKey of an older chart).
+    start_fake "$(release_secret taskflow "{\"jwt-secret\": \"$(b64 $jwt)\", \"llm-api-key\": \"$(b64 sk-unmarked)\"}")"
+    render_against_fake "$BATS_TEST_TMPDIR/unmarked.json"
+    [ -z "$(llm_ref "$BATS_TEST_TMPDIR/unmarked.json")" ]
+    [ -z "$(egress_ports "$BATS_TEST_TMPDIR/unmarked.json")" ]
+    [ "$(q "$BATS_TEST_TMPDIR/unmarked.json" '.[] | select(.kind == "Secret") | .data | has("llm-api-key")')" = false ]
+    teardown
+    # The annotation without a value.
+    start_fake "$(stored_key_secret "{\"jwt-secret\": \"$(b64 $jwt)\", \"llm-api-key\": \"\"}")"
+    render_against_fake "$BATS_TEST_TMPDIR/empty.json"
+    [ -z "$(llm_ref "$BATS_TEST_TMPDIR/empty.json")" ]
+    [ -z "$(egress_ports "$BATS_TEST_TMPDIR/empty.json")" ]
+}
+
+@test "stored key: without a cluster (helm template) the no-key state renders" {
+    render "$BATS_TEST_TMPDIR/offline.json"
+    [ -z "$(llm_ref "$BATS_TEST_TMPDIR/offline.json")" ]
+    [ -z "$(egress_ports "$BATS_TEST_TMPDIR/offline.json")" ]
+}
+
+@test "stored key: llm.apiKey wins over it, llm.existingSecret and existingSecret leave it alone" {
+    local jwt=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+    start_fake "$(stored_key_secret "{\"jwt-secret\": \"$(b64 $jwt)\", \"llm-api-key\": \"$(b64 sk-stored-key)\"}")" \
+        "$(release_secret provider "{\"api-key\": \"$(b64 sk-provider-key)\"}")" \
+        "$(release_secret mine "{\"jwt-secret\": \"$(b64 $jwt)\", \"database-url\": \"$(b64 postgres://u:p@db:5432/d)\"}")"
+    render_against_fake "$BATS_TEST_TMPDIR/values.json" --set llm.apiKey=sk-values-key
+    [ "$(secret_value "$BATS_TEST_TMPDIR/values.json" llm-api-key)" = sk-values-key ]
+    [ "$(llm_ref "$BATS_TEST_TMPDIR/values.json")" = taskflow/llm-api-key ]
+    [ "$(q "$BATS_TEST_TMPDIR/values.json" '.[] | select(.kind == "Secret") | .metadata.annotations | has("taskflow/llm-api-key")')" = false ]
+    render_against_fake "$BATS_TEST_TMPDIR/own.json" --set llm.existingSecret=provider --set llm.existingSecretKey=api-key
+    [ "$(llm_ref "$BATS_TEST_TMPDIR/own.json")" = provider/api-key ]
+    [ "$(egress_ports "$BATS_TEST_TMPDIR/own.json")" = 443 ]
+    [ "$(q "$BATS_TEST_TMPDIR/own.json" '.[] | select(.kind == "Secret") | .data | has("llm-api-key")')" = false ]
+    render_against_fake "$BATS_TEST_TMPDIR/mine.json" --set existingSecret=mine
+    [ -z "$(llm_ref "$BATS_TEST_TMPDIR/mine.json")" ]
+    [ -z "$(egress_ports "$BATS_TEST_TMPDIR/mine.json")" ]
+}
+
+@test "stored key: one that breaks the backend's rule stops the upgrade with a message that names no value" {
+    start_fake "$(stored_key_secret "{\"jwt-secret\": \"$(b64 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef)\", \"llm-api-key\": \"$(b64 'sk-with space')\"}")"
+    run render_against_fake "$BATS_TEST_TMPDIR/bad.json"
+    [ "$status" -ne 0 ]
+    [[ $output == *'the llm-api-key stored in Secret "taskflow" is not printable ASCII'* ]]
+    [[ $output != *sk-with* ]]
+}
+
+@test "stored key: set-secret writes the annotation and key the chart looks for" {
+    local annotation
+    annotation=$(sed -n 's/.*define "taskflow.storedLlmApiKeyAnnotation" -}}\([^{]*\){{- end.*/\1/p' "$chart_dir/templates/_helpers.tpl")
+    [ "$annotation" = taskflow/llm-api-key ]
+    grep -Fq "stored_mark=$annotation" "$repo_root/nix/apps/set-secret.sh"
 }

@@ -13,9 +13,16 @@
 #   FAKE_HISTORY="1:superseded 2:deployed"   revision:status pairs of `helm history`
 #   FAKE_ROLLBACK=fail|timeout   `helm rollback` fails, or times out
 #   FAKE_VALUES_JSON='{...}'     what `helm get values -o json` prints (default {})
+#   FAKE_VALUES=fail             `helm get values` fails
+#   FAKE_UPGRADE=fail|timeout|nowire   `helm upgrade` fails, times out, or succeeds without
+#                                changing the backend's LLM_API_KEY; otherwise it wires
+#                                LLM_API_KEY to taskflow/llm-api-key, or unwires it when
+#                                the last patch removed that key
 #   FAKE_BACKEND=none            the release has no backend Deployment
 #   FAKE_JWT_REF=secret/key      where the backend reads JWT_SECRET (taskflow/jwt-secret)
-#   FAKE_LLM_REF=secret/key      where it reads LLM_API_KEY (default: it does not)
+#   FAKE_LLM_REF=secret/key      where it reads LLM_API_KEY (default: it does not), until
+#                                a `helm upgrade` changes it
+#   FAKE_STORED_KEY=1            the release's Secret holds an llm-api-key marked stored
 #   FAKE_MANAGED_SECRETS="a b"   Secrets that Helm manages for release taskflow (taskflow);
 #                                any other Secret exists but was created by hand
 #   FAKE_PATCH=fail              `kubectl patch` fails; otherwise its stdin is kept in
@@ -128,6 +135,9 @@ deployments_json() {
         return
     fi
     local jwt=${FAKE_JWT_REF-taskflow/jwt-secret} llm=${FAKE_LLM_REF:-} env
+    if [[ -e $state/llm_ref ]]; then
+        llm=$(cat "$state/llm_ref")
+    fi
     env="{\"name\":\"DATABASE_URL\",\"valueFrom\":{\"secretKeyRef\":{\"name\":\"taskflow\",\"key\":\"database-url\"}}}"
     if [[ -n $jwt ]]; then
         env+=",{\"name\":\"JWT_SECRET\",\"valueFrom\":{\"secretKeyRef\":{\"name\":\"${jwt%/*}\",\"key\":\"${jwt#*/}\"}}}"
@@ -164,7 +174,7 @@ case "$tool:${1-}" in
         if [[ " $* " == *" -o json "* ]]; then
             entries=()
             for pair in ${FAKE_HISTORY:-1:superseded 2:deployed}; do
-                entries+=("{\"revision\":${pair%%:*},\"updated\":\"2026-11-27T01:00:00Z\",\"status\":\"${pair#*:}\",\"chart\":\"taskflow-0.2.0\",\"app_version\":\"0.1.0\",\"description\":\"Upgrade complete\"}")
+                entries+=("{\"revision\":${pair%%:*},\"updated\":\"2026-11-27T01:00:00Z\",\"status\":\"${pair#*:}\",\"chart\":\"taskflow-0.3.0\",\"app_version\":\"0.1.0\",\"description\":\"Upgrade complete\"}")
             done
             (
                 IFS=,
@@ -172,7 +182,7 @@ case "$tool:${1-}" in
             )
         else
             echo "REVISION  STATUS      CHART           APP VERSION  DESCRIPTION"
-            echo "3         deployed    taskflow-0.2.0  0.1.0        Rollback to 1"
+            echo "3         deployed    taskflow-0.3.0  0.1.0        Rollback to 1"
         fi
         ;;
     helm:rollback)
@@ -189,7 +199,32 @@ case "$tool:${1-}" in
         echo "Rollback was a success! Happy Helming!"
         ;;
     helm:get)
+        if [[ ${FAKE_VALUES:-} == fail ]]; then
+            echo "Error: Kubernetes cluster unreachable" >&2
+            exit 1
+        fi
         echo "${FAKE_VALUES_JSON:-{\}}"
+        ;;
+    helm:upgrade)
+        case ${FAKE_UPGRADE:-} in
+            fail)
+                echo 'Error: UPGRADE FAILED: cannot patch "taskflow-backend" with kind Deployment: admission webhook denied the request' >&2
+                exit 1
+                ;;
+            timeout)
+                echo "Error: UPGRADE FAILED: context deadline exceeded" >&2
+                exit 1
+                ;;
+            nowire) ;;
+            *)
+                if jq -e '.data["llm-api-key"] == null' "$state/patch.json" >/dev/null 2>&1; then
+                    : >"$state/llm_ref"
+                else
+                    echo taskflow/llm-api-key >"$state/llm_ref"
+                fi
+                ;;
+        esac
+        echo 'Release "taskflow" has been upgraded. Happy Helming!'
         ;;
     pg_restore:*)
         file=${*: -1}
@@ -234,7 +269,11 @@ case "$tool:${1-}" in
                 secret=${args#* get secret }
                 secret=${secret%% *}
                 if [[ " ${FAKE_MANAGED_SECRETS:-taskflow} " == *" $secret "* ]]; then
-                    echo "{\"metadata\":{\"name\":\"$secret\",\"annotations\":{\"meta.helm.sh/release-name\":\"taskflow\",\"meta.helm.sh/release-namespace\":\"taskflow\"}},\"data\":{\"jwt-secret\":\"b2xk\"}}"
+                    if [[ -n ${FAKE_STORED_KEY:-} ]]; then
+                        echo "{\"metadata\":{\"name\":\"$secret\",\"annotations\":{\"meta.helm.sh/release-name\":\"taskflow\",\"meta.helm.sh/release-namespace\":\"taskflow\",\"taskflow/llm-api-key\":\"stored\"}},\"data\":{\"jwt-secret\":\"b2xk\",\"llm-api-key\":\"b2xk\"}}"
+                    else
+                        echo "{\"metadata\":{\"name\":\"$secret\",\"annotations\":{\"meta.helm.sh/release-name\":\"taskflow\",\"meta.helm.sh/release-namespace\":\"taskflow\"}},\"data\":{\"jwt-secret\":\"b2xk\"}}"
+                    fi
                 else
                     echo "{\"metadata\":{\"name\":\"$secret\"},\"data\":{\"llm-api-key\":\"b2xk\"}}"
                 fi

@@ -192,9 +192,15 @@ is_true() {
     local root="$BATS_TEST_DIRNAME/../../.." name
     for name in set-secret rollback backup restore; do
         is_true '[.apps[] | .[$n].program | endswith("/bin/taskflow-" + $n)] | all' --arg n "$name"
-        is_true '.opsScripts[$n] | .name == "taskflow-" + $n and (.description | length > 20) and .runtimeEnv == {}' --arg n "$name"
+        is_true '.opsScripts[$n] | .name == "taskflow-" + $n and (.description | length > 20)' --arg n "$name"
         [ "$(q '.opsScripts[$n].text' --arg n "$name")" = "$(tail -n +2 "$root/nix/apps/$name.sh")" ]
     done
+    # Only set-secret gets a build input: the chart it applies a new LLM key with, the one deploy installs.
+    for name in rollback backup restore; do
+        is_true '.opsScripts[$n].runtimeEnv == {}' --arg n "$name"
+    done
+    is_true '.opsScripts["set-secret"].runtimeEnv | keys == ["TASKFLOW_CHART"]'
+    is_true '.opsScripts["set-secret"].runtimeEnv.TASKFLOW_CHART == .deploy.script.runtimeEnv.TASKFLOW_CHART'
     # jq reads helm's and kubectl's JSON; pg_restore comes from the image's PostgreSQL.
     [ "$(q '.opsScripts["set-secret"].inputs | join(" ")')" = "kubectl kubernetes-helm minikube-bin-1.38.1 coreutils gnugrep jq" ]
     [ "$(q '.opsScripts.rollback.inputs | join(" ")')" = "kubectl kubernetes-helm minikube-bin-1.38.1 coreutils gnugrep jq" ]

@@ -29,6 +29,9 @@ setup() {
     export FAKE_LOG=$t/calls.log FAKE_STATE=$t/state
     : >"$FAKE_LOG"
     unset TASKFLOW_MINIKUBE_PROFILE TASKFLOW_RELEASE TASKFLOW_NAMESPACE TASKFLOW_TIMEOUT
+    # The chart the Nix wrapper gives set-secret; the fake helm only records its path.
+    export TASKFLOW_CHART=$t/taskflow.tgz
+    : >"$TASKFLOW_CHART"
     printf 'PGDMP\001\016\000an archive\n' >"$t/good.dump"
 }
 
@@ -112,7 +115,12 @@ EOF
     run "$set_secret" llm-api-key --generate
     [ "$status" -eq 2 ]
     assert_contains "$output" "--generate works for jwt-secret only"
+    run "$set_secret" jwt-secret --delete
+    [ "$status" -eq 2 ]
+    assert_contains "$output" "--delete works for llm-api-key only"
     [ ! -s "$FAKE_LOG" ]
+    run "$set_secret" --help
+    assert_contains "$output" "nix run .#set-secret -- llm-api-key [--delete]"
 }
 
 @test "set-secret jwt-secret from stdin: patches the release's Secret through stdin, restarts the backend, says everyone is signed out" {
@@ -199,20 +207,149 @@ kubectl --context minikube --namespace taskflow rollout restart deployment taskf
 kubectl --context minikube --namespace taskflow rollout status deployment taskflow-backend --timeout 10m"
     assert_equal "$(cat "$FAKE_LOG")" "$expected"
     [ "$(jq -r '.data["llm-api-key"]' "$FAKE_STATE/patch.json" | base64 -d)" = sk-new-key-123 ]
+    # Marked as well, so that the values file may drop llm.existingSecret later.
+    [ "$(jq -r '.metadata.annotations["taskflow/llm-api-key"]' "$FAKE_STATE/patch.json")" = stored ]
     assert_contains "$output" "Revoke the old one at the provider now."
     [[ $output != *"signs everybody out"* ]]
+    not_in_log "helm upgrade"
 }
 
-@test "set-secret llm-api-key when no key is configured: stores it, no restart, names the setting to add" {
+# The calls of set-secret llm-api-key up to the patch, on the default release.
+llm_calls() {
+    cluster_calls
+    cat <<'EOF2'
+helm status taskflow --namespace taskflow --kube-context minikube
+kubectl --context minikube --namespace taskflow get deployments --selector app.kubernetes.io/instance=taskflow,app.kubernetes.io/component=backend -o json
+kubectl --context minikube --namespace taskflow get secret taskflow -o json
+helm get values taskflow --namespace taskflow --kube-context minikube -o json
+kubectl --context minikube --namespace taskflow patch secret taskflow --type merge --patch-file /dev/stdin
+EOF2
+}
+
+# no_key_anywhere KEY: neither the calls nor the output show the key or its base64 form.
+no_key_anywhere() {
+    not_in_log "$1"
+    not_in_log "$(printf '%s' "$1" | base64 -w0)"
+    [[ $output != *"$1"* && $output != *"$(printf '%s' "$1" | base64 -w0)"* ]]
+}
+
+@test "set-secret llm-api-key when no key is in use: stores and marks it, helm upgrade keeping the values, checks the wiring" {
+    export TASKFLOW_TIMEOUT=4m
     STDIN_TEXT="sk-first-key" run_app "$set_secret" llm-api-key
     [ "$status" -eq 0 ]
-    [ "$(jq -r '.data["llm-api-key"]' "$FAKE_STATE/patch.json" | base64 -d)" = sk-first-key ]
+    expected="$(llm_calls)
+helm upgrade taskflow $TASKFLOW_CHART --namespace taskflow --kube-context minikube --reset-then-reuse-values --wait --timeout 4m
+kubectl --context minikube --namespace taskflow get deployments --selector app.kubernetes.io/instance=taskflow,app.kubernetes.io/component=backend -o json"
+    assert_equal "$(cat "$FAKE_LOG")" "$expected"
+    assert_equal "$(cat "$FAKE_STATE/patch.json")" "{\"metadata\":{\"annotations\":{\"taskflow/llm-api-key\":\"stored\"}},\"data\":{\"llm-api-key\":\"$(printf '%s' sk-first-key | base64 -w0)\"}}"
+    no_key_anywhere sk-first-key
+    assert_contains "$output" "reads no LLM_API_KEY: the assistant runs offline"
+    assert_contains "$output" "==> [5/5] Applying it: helm upgrade of release 'taskflow' (waiting up to 4m)"
+    assert_contains "$output" "the release's values kept (--reset-then-reuse-values)"
+    assert_contains "$output" "backend ready, reading LLM_API_KEY from Secret 'taskflow'"
+    assert_contains "$output" "keeps the key across deploys until 'nix run .#set-secret -- llm-api-key --delete'"
     not_in_log "rollout"
-    not_in_log "helm get values"
-    assert_contains "$output" "reads no LLM_API_KEY yet: the assistant runs offline"
-    assert_contains "$output" "existingSecret: \"taskflow\""
-    assert_contains "$output" "existingSecretKey: \"llm-api-key\""
-    assert_contains "$output" "it takes effect with the next deploy"
+    [[ $output != *"minikube-values.yaml"* ]]
+}
+
+@test "set-secret llm-api-key already in use from the release's Secret: stores it and restarts, no upgrade" {
+    export FAKE_LLM_REF=taskflow/llm-api-key FAKE_STORED_KEY=1
+    STDIN_TEXT="sk-rotated-key" run_app "$set_secret" llm-api-key
+    [ "$status" -eq 0 ]
+    expected="$(llm_calls)
+kubectl --context minikube --namespace taskflow rollout restart deployment taskflow-backend
+kubectl --context minikube --namespace taskflow rollout status deployment taskflow-backend --timeout 10m"
+    assert_equal "$(cat "$FAKE_LOG")" "$expected"
+    [ "$(jq -r '.data["llm-api-key"]' "$FAKE_STATE/patch.json" | base64 -d)" = sk-rotated-key ]
+    no_key_anywhere sk-rotated-key
+    assert_contains "$output" "Rotated llm-api-key: the backend uses the new key. Revoke the old one at the provider now."
+}
+
+@test "set-secret llm-api-key: a failed or timed-out upgrade says the key stays stored and how to apply it" {
+    FAKE_UPGRADE=fail STDIN_TEXT="sk-kept-key" run_app "$set_secret" llm-api-key
+    [ "$status" -eq 6 ]
+    assert_contains "$output" "helm upgrade of release 'taskflow' failed (messages above); the key stays stored in Secret 'taskflow'"
+    assert_contains "$output" "apply it with 'nix run .#deploy' once the cause is fixed"
+    assert_contains "$output" "UPGRADE FAILED"
+    [ "$(jq -r '.data["llm-api-key"]' "$FAKE_STATE/patch.json" | base64 -d)" = sk-kept-key ]
+    [ "$(grep -c "patch secret" "$FAKE_LOG")" -eq 1 ]
+    no_key_anywhere sk-kept-key
+    : >"$FAKE_LOG"
+    FAKE_UPGRADE=timeout TASKFLOW_TIMEOUT=90s STDIN_TEXT="sk-kept-key" run_app "$set_secret" llm-api-key
+    [ "$status" -eq 7 ]
+    assert_contains "$output" "release 'taskflow' was not ready within 90s after the upgrade that applies the key; the key stays stored in Secret 'taskflow'"
+    assert_contains "$output" "raise TASKFLOW_TIMEOUT and run this app again"
+    grep -Fq "kubectl --context minikube --namespace taskflow get pods" "$FAKE_LOG"
+    not_in_log "rollout"
+    no_key_anywhere sk-kept-key
+    : >"$FAKE_LOG"
+    FAKE_UPGRADE=nowire STDIN_TEXT="sk-kept-key" run_app "$set_secret" llm-api-key
+    [ "$status" -eq 6 ]
+    assert_contains "$output" "does not read LLM_API_KEY from Secret 'taskflow' (is the chart at TASKFLOW_CHART older than 0.3.0?); the key stays stored"
+    no_key_anywhere sk-kept-key
+}
+
+@test "set-secret llm-api-key needs the chart and the release's values before it changes anything" {
+    TASKFLOW_CHART=$t/missing.tgz STDIN_TEXT="sk-new" run_app "$set_secret" llm-api-key
+    [ "$status" -eq 3 ]
+    assert_contains "$output" "TASKFLOW_CHART: chart '$t/missing.tgz' not found. Run the app through Nix"
+    [ ! -s "$FAKE_LOG" ]
+    # jwt-secret does not need it.
+    TASKFLOW_CHART="" run "$set_secret" jwt-secret --generate </dev/null
+    [ "$status" -eq 0 ]
+    FAKE_VALUES=fail STDIN_TEXT="sk-new" run_app "$set_secret" llm-api-key
+    [ "$status" -eq 6 ]
+    assert_contains "$output" "could not read the values of release 'taskflow'"
+    [ "$(grep -c "patch secret" "$FAKE_LOG")" -eq 1 ]
+}
+
+@test "set-secret llm-api-key --delete while in use: removes key and mark, helm upgrade, checks it is gone" {
+    export FAKE_LLM_REF=taskflow/llm-api-key FAKE_STORED_KEY=1
+    run "$set_secret" llm-api-key --delete </dev/null
+    [ "$status" -eq 0 ]
+    expected="$(llm_calls)
+helm upgrade taskflow $TASKFLOW_CHART --namespace taskflow --kube-context minikube --reset-then-reuse-values --wait --timeout 10m
+kubectl --context minikube --namespace taskflow get deployments --selector app.kubernetes.io/instance=taskflow,app.kubernetes.io/component=backend -o json"
+    assert_equal "$(cat "$FAKE_LOG")" "$expected"
+    assert_equal "$(cat "$FAKE_STATE/patch.json")" '{"metadata":{"annotations":{"taskflow/llm-api-key":null}},"data":{"llm-api-key":null}}'
+    assert_contains "$output" "==> [3/4] Removing llm-api-key from Secret 'taskflow'"
+    assert_contains "$output" "==> [4/4] Applying it: helm upgrade of release 'taskflow'"
+    assert_contains "$output" "backend ready, without LLM_API_KEY"
+    assert_contains "$output" "Removed llm-api-key: the assistant runs offline."
+    [[ $output != *"New llm-api-key"* ]]
+}
+
+@test "set-secret llm-api-key --delete: a stored key not in use is removed without an upgrade; none stored, nothing is done" {
+    FAKE_STORED_KEY=1 run "$set_secret" llm-api-key --delete </dev/null
+    [ "$status" -eq 0 ]
+    assert_equal "$(cat "$FAKE_LOG")" "$(llm_calls)"
+    assert_contains "$output" "nothing to do, deployment/taskflow-backend did not read it"
+    : >"$FAKE_LOG"
+    rm "$FAKE_STATE/patch.json"
+    run "$set_secret" llm-api-key --delete </dev/null
+    [ "$status" -eq 0 ]
+    assert_contains "$output" "Secret 'taskflow' holds no llm-api-key: nothing to remove"
+    not_in_log "patch secret"
+    not_in_log "helm upgrade"
+}
+
+@test "set-secret llm-api-key --delete refuses keys from the values or a Secret of your own, and reports a failed upgrade" {
+    export FAKE_LLM_REF=taskflow/llm-api-key FAKE_STORED_KEY=1
+    FAKE_VALUES_JSON='{"llm":{"existingSecret":"taskflow"}}' run "$set_secret" llm-api-key --delete </dev/null
+    [ "$status" -eq 8 ]
+    assert_contains "$output" "Remove llm.existingSecret and llm.existingSecretKey from the values"
+    FAKE_VALUES_JSON='{"llm":{"apiKey":"sk-in-values"}}' run "$set_secret" llm-api-key --delete </dev/null
+    [ "$status" -eq 8 ]
+    assert_contains "$output" "the chart value llm.apiKey"
+    [[ $output != *"sk-in-values"* ]]
+    FAKE_LLM_REF=taskflow-llm/llm-api-key run "$set_secret" llm-api-key --delete </dev/null
+    [ "$status" -eq 8 ]
+    assert_contains "$output" "Secret 'taskflow-llm', which you manage yourself"
+    not_in_log "patch secret"
+    FAKE_UPGRADE=timeout run "$set_secret" llm-api-key --delete </dev/null
+    [ "$status" -eq 7 ]
+    assert_contains "$output" "after the upgrade that applies the removal; the key is gone from Secret 'taskflow', but pods of deployment/taskflow-backend that start before the upgrade goes through cannot"
+    assert_contains "$output" "apply it with 'nix run .#deploy'"
 }
 
 @test "set-secret refuses (status 8) a key from llm.apiKey and Secrets the user manages" {
@@ -231,7 +368,14 @@ kubectl --context minikube --namespace taskflow rollout status deployment taskfl
     [ "$status" -eq 8 ]
     assert_contains "$output" "Secret 'my-secrets', which you manage yourself"
     assert_contains "$output" "Change key 'session-key' there"
+    # No LLM key in use, and the release's secrets in a Secret of your own (existingSecret).
+    export FAKE_LLM_REF=""
+    STDIN_TEXT="sk-new" run_app "$set_secret" llm-api-key
+    [ "$status" -eq 8 ]
+    assert_contains "$output" "keeps its secrets in Secret 'my-secrets', which you manage yourself (existingSecret)"
+    assert_contains "$output" "set llm.existingSecret=my-secrets"
     not_in_log "patch secret"
+    not_in_log "helm upgrade"
 }
 
 @test "set-secret failure paths: cluster (4), release or backend missing (5), patch (6), rollout (6, 7), tool (3)" {
@@ -299,7 +443,7 @@ EOF
     run "$rollback"
     [ "$status" -eq 0 ]
     assert_equal "$(cat "$FAKE_LOG")" "$(rollback_calls 1)"
-    assert_contains "$output" "current revision: 2, deployed, taskflow-0.2.0 (app 0.1.0)"
+    assert_contains "$output" "current revision: 2, deployed, taskflow-0.3.0 (app 0.1.0)"
     assert_contains "$output" "==> [3/4] Rolling back to revision 1 (waiting up to 10m for the pods)"
     assert_contains "$output" "Rollback was a success!"
     assert_contains "$output" "taskflow-postgresql-0"
