@@ -25,12 +25,17 @@
 #   container images       scripts/image-test.sh: OCI images assembled from the musl
 #                          binaries and nix/contract.json, run read-only as uid 10001
 #                          with podman (skipped with --quick)
+#   fault tests            scripts/fault-tests.sh with the musl binaries: PostgreSQL
+#                          restarts, SIGTERM under load, slowloris, schemathesis, login
+#                          enumeration, injection strings, memory under abuse
+#                          (skipped with --quick)
 #   Nix                    scripts/check-nix.sh: parse, deadnix, nixpkgs-fmt, flake.lock
 #                          pins, the flake's wiring with stand-in inputs, the apps'
 #                          and the PostgreSQL entrypoint's tests
 #   ShellCheck             every *.sh, *.bash and *.bats file under scripts/,
 #                          and .ci/run
-#   bats                   bats --tap scripts/tests/
+#   bats                   bats --tap scripts/tests/ (includes a --quick run of
+#                          scripts/bench.sh)
 #
 # The tests and bats steps add their individual test results to the totals;
 # every other step counts as one passed or failed check. The output ends with a
@@ -38,7 +43,7 @@
 # is 0 only if nothing failed.
 #
 # Options:
-#   --quick     skip the musl release build
+#   --quick     skip the musl release build and what needs it (images, fault tests)
 #   -h, --help  show this help
 #
 # Environment:
@@ -49,8 +54,9 @@
 #
 # Needs: cargo (with rustfmt, clippy and the x86_64-unknown-linux-musl target),
 # cargo-nextest, cargo-deny, PostgreSQL server binaries, Chromium and
-# ChromeDriver, npm, musl-tools, readelf (binutils), ShellCheck and bats. On
-# Debian, .ci/run installs all of them.
+# ChromeDriver, npm, musl-tools, readelf (binutils), ShellCheck, bats, and for
+# the fault tests and the benchmark wrk, slowhttptest, curl, yq and schemathesis.
+# On Debian, .ci/run installs all of them.
 
 set -euo pipefail
 
@@ -311,6 +317,11 @@ step_images() {
     run_counted_script images scripts/image-test.sh --no-build
 }
 
+step_fault() {
+    # The musl binaries come from the release step.
+    run_counted_script fault scripts/fault-tests.sh --bin-dir "$CARGO_TARGET_DIR/$MUSL_TARGET/release"
+}
+
 step_chart() {
     run_counted_script chart scripts/check-chart.sh
 }
@@ -353,9 +364,11 @@ run_step "tests (cargo nextest)" step_tests counted
 if ((quick)); then
     skip_step "musl release build" "--quick"
     skip_step "container images" "--quick"
+    skip_step "fault tests" "--quick"
 else
     run_step "musl release build" step_musl
     run_step "container images" step_images counted
+    run_step "fault tests" step_fault counted
 fi
 run_step "Helm chart" step_chart counted
 run_step "Nix" step_nix counted

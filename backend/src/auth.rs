@@ -3,7 +3,9 @@
 mod extractor;
 mod jwt;
 mod password;
+pub mod sessions;
 
 pub use extractor::AuthUser;
 pub use jwt::{Claims, IssuedToken, JwtKeys};
 pub use password::PasswordHasher;
+pub use sessions::{SessionCache, SessionUser};

@@ -9,11 +9,11 @@ use anyhow::Context as _;
 use diesel::QueryResult;
 use diesel::connection::SimpleConnection as _;
 use diesel::result::DatabaseErrorKind;
+use diesel_async::AsyncPgConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_async::pooled_connection::{ManagerConfig, RecyclingMethod};
-use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness as _, embed_migrations};
 
 /// The shared pool of PostgreSQL connections.
@@ -30,10 +30,10 @@ pub const MIGRATION_LOCK_KEY: i64 = 0x7461_736b_666c_6f77;
 /// checking a returned one are each limited to `acquire_timeout`, so a request never hangs
 /// on a database that is down.
 ///
-/// Idle connections are checked with `SELECT 1` before reuse. Once one check has failed (or
-/// timed out), the other idle connections are discarded without a check until a check or a
-/// new connection succeeds: otherwise a request would wait `acquire_timeout` for every idle
-/// connection in turn when the database stops answering.
+/// Idle connections are checked with a one-round-trip `SELECT 1` before reuse. Once one
+/// check has failed (or timed out), the other idle connections are discarded without a
+/// check until a check or a new connection succeeds: otherwise a request would wait
+/// `acquire_timeout` for every idle connection in turn when the database stops answering.
 pub fn pool(
     database_url: &str,
     max_size: usize,
@@ -104,7 +104,9 @@ impl DbHealth {
         }
         // The pool drops this future when its recycle timeout fires: count that as a failure.
         let failure = FailureOnDrop(Some(self));
-        diesel::sql_query("SELECT 1").execute(conn).await?;
+        // The simple query protocol: one round trip, nothing prepared (through `sql_query`,
+        // the check was prepared as a new statement every time: two round trips).
+        diesel_async::SimpleAsyncConnection::batch_execute(conn, "SELECT 1").await?;
         failure.disarm();
         self.mark_healthy();
         Ok(())

@@ -238,14 +238,52 @@ fn source_text(err: &dyn std::error::Error) -> String {
 
 impl From<diesel::result::Error> for ApiError {
     fn from(err: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error};
+        use diesel::result::Error;
         match err {
             Error::NotFound => Self::NotFound,
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+            Error::DatabaseError(kind, ref info) if is_connection_failure(kind, info.message()) => {
                 Self::Unavailable("database connection lost")
             }
             other => Self::Internal(anyhow::Error::new(other).context("database query failed")),
         }
+    }
+}
+
+/// Messages of the client library for a connection that broke or was already closed
+/// (tokio-postgres's "closed" and I/O errors, which diesel-async reports without a SQLSTATE).
+const CLIENT_CONNECTION_FAILURES: [&str; 2] =
+    ["connection closed", "error communicating with the server"];
+
+/// Messages PostgreSQL sends when it ends or refuses a session because the server is
+/// shutting down, restarting or recovering: SQLSTATE 57P01 admin_shutdown, 57P02
+/// crash_shutdown, 57P03 cannot_connect_now and 57P05 idle_session_timeout.
+///
+/// diesel-async passes on the server's message but not its SQLSTATE, so these are recognised
+/// by their text as the server writes it with `lc_messages` = C (the chart's PostgreSQL uses
+/// the C locale). A server that writes its messages in another language makes the request
+/// that was running at the moment of the shutdown a 500; the requests after it then see a
+/// closed connection, which is recognised by the client library's own message above.
+const SERVER_SHUTDOWN_MESSAGES: [&str; 4] = [
+    "terminating connection due to administrator command",
+    "terminating connection because of crash of another server process",
+    "the database system is ",
+    "terminating connection due to idle-session timeout",
+];
+
+/// True when a query failed because the connection to the database was lost, not because of
+/// the query: the answer is then `503 unavailable`, which a client may retry, and the pool
+/// replaces the connection. Everything else (a bug, a broken schema) stays a 500.
+pub fn is_connection_failure(kind: diesel::result::DatabaseErrorKind, message: &str) -> bool {
+    use diesel::result::DatabaseErrorKind;
+    match kind {
+        DatabaseErrorKind::ClosedConnection => true,
+        DatabaseErrorKind::UnableToSendCommand => CLIENT_CONNECTION_FAILURES
+            .iter()
+            .any(|prefix| message.starts_with(prefix)),
+        DatabaseErrorKind::Unknown => SERVER_SHUTDOWN_MESSAGES
+            .iter()
+            .any(|prefix| message.starts_with(prefix)),
+        _ => false,
     }
 }
 

@@ -21,7 +21,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::assistant::Assistant;
-use crate::auth::{JwtKeys, PasswordHasher};
+use crate::auth::{JwtKeys, PasswordHasher, SessionCache, sessions};
 use crate::config::Config;
 use crate::db;
 use crate::error::{ApiError, json_errors};
@@ -60,6 +60,7 @@ impl Application {
             db: pool,
             jwt: JwtKeys::new(&config.jwt_secret, config.jwt_ttl()),
             hasher: PasswordHasher::new(PasswordHasher::default_concurrency())?,
+            sessions: SessionCache::default(),
             rate_limits: AuthRateLimits::new(
                 config.auth_rate_limit_per_ip,
                 config.auth_rate_limit_per_account,
@@ -94,6 +95,10 @@ impl Application {
             state.config.database_url.expose_secret().to_owned(),
             state.lifecycle.clone(),
         ));
+        let listener_task = tokio::spawn(sessions::listen(
+            state.sessions.clone(),
+            state.config.database_url.expose_secret().to_owned(),
+        ));
         let router = app(state.clone());
         let options = ServeOptions {
             header_read_timeout: state.config.header_read_timeout(),
@@ -105,6 +110,7 @@ impl Application {
         })
         .await;
         migrator.abort();
+        listener_task.abort();
         Ok(())
     }
 }

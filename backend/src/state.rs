@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use axum::extract::FromRef;
 
 use crate::assistant::Assistant;
-use crate::auth::{JwtKeys, PasswordHasher};
+use crate::auth::{JwtKeys, PasswordHasher, SessionCache};
 use crate::config::Config;
 use crate::db::DbPool;
 use crate::metrics::Metrics;
@@ -18,6 +18,8 @@ pub struct AppState {
     pub db: DbPool,
     pub jwt: JwtKeys,
     pub hasher: PasswordHasher,
+    /// Checked sessions, kept exact by database notifications.
+    pub sessions: SessionCache,
     pub rate_limits: AuthRateLimits,
     pub metrics: Metrics,
     pub lifecycle: Lifecycle,

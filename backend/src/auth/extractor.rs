@@ -6,7 +6,7 @@ use http::header::AUTHORIZATION;
 use http::request::Parts;
 use uuid::Uuid;
 
-use super::JwtKeys;
+use super::{JwtKeys, SessionCache, SessionUser};
 use crate::db::DbPool;
 use crate::error::ApiError;
 use crate::repo;
@@ -42,6 +42,7 @@ where
     S: Send + Sync,
     JwtKeys: FromRef<S>,
     DbPool: FromRef<S>,
+    SessionCache: FromRef<S>,
 {
     type Rejection = ApiError;
 
@@ -52,11 +53,26 @@ where
             .ok_or(ApiError::Unauthorized)?;
         let token_expires_at =
             DateTime::from_timestamp(claims.exp, 0).ok_or(ApiError::Unauthorized)?;
-        let pool = DbPool::from_ref(state);
-        let mut conn = pool.get().await?;
-        let user = repo::users::find_for_session(&mut conn, claims.sub, claims.jti)
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
+        let sessions = SessionCache::from_ref(state);
+        let user = match sessions.get(claims.jti, claims.sub) {
+            Some(user) => user,
+            None => {
+                let generation = sessions.generation();
+                let pool = DbPool::from_ref(state);
+                let mut conn = pool.get().await?;
+                let row = repo::users::find_for_session(&mut conn, claims.sub, claims.jti)
+                    .await?
+                    .ok_or(ApiError::Unauthorized)?;
+                let user = SessionUser {
+                    id: row.id,
+                    name: row.name,
+                    email: row.email,
+                    created_at: row.created_at,
+                };
+                sessions.store(claims.jti, user.clone(), generation);
+                user
+            }
+        };
         tracing::Span::current().record("user_id", tracing::field::display(user.id));
         Ok(Self {
             id: user.id,

@@ -2,10 +2,10 @@
 //! as one that does not exist.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::dsl::sql;
-use diesel::sql_types::{BigInt, Date};
+use diesel::dsl::count_star;
 use diesel::{
-    AsChangeset, BoolExpressionMethods as _, ExpressionMethods as _, Insertable,
+    AggregateExpressionMethods as _, AsChangeset, BoolExpressionMethods as _,
+    ExpressionMethods as _, Insertable, NullableExpressionMethods as _,
     PgArrayExpressionMethods as _, PgSortExpressionMethods as _, PgTextExpressionMethods as _,
     QueryDsl as _, QueryResult, Queryable, Selectable, SelectableHelper as _,
 };
@@ -108,6 +108,9 @@ pub fn parse_search(raw: Option<&str>) -> Result<Option<String>, Invalid> {
     if text.chars().count() > MAX_SEARCH_CHARS {
         return Err(Invalid::new("search must be at most 200 characters"));
     }
+    if text.chars().any(char::is_control) {
+        return Err(Invalid::new("search must not contain control characters"));
+    }
     Ok(Some(text.to_owned()))
 }
 
@@ -165,41 +168,53 @@ fn like_pattern(text: &str) -> String {
     pattern
 }
 
-/// One page of a user's tasks plus the number of tasks matching the filters, in one query.
+/// Narrows a boxed query on `tasks` to one user and the filters of a listing.
+macro_rules! filtered {
+    ($select:expr, $user_id:expr, $query:expr) => {{
+        let query: &ListQuery = $query;
+        let mut select = $select.filter(tasks::user_id.eq($user_id)).into_boxed();
+        select = match query.status {
+            StatusFilter::All => select,
+            StatusFilter::Pending => select.filter(tasks::completed.eq(false)),
+            StatusFilter::Completed => select.filter(tasks::completed.eq(true)),
+        };
+        if let Some(priority) = query.priority {
+            select = select.filter(tasks::priority.eq(priority.as_i16()));
+        }
+        if let Some(tag) = &query.tag {
+            select = select.filter(tasks::tags.contains(vec![tag.clone()]));
+        }
+        if let Some(search) = &query.search {
+            let pattern = like_pattern(search);
+            select = select.filter(
+                tasks::title
+                    .ilike(pattern.clone())
+                    .or(tasks::description.ilike(pattern)),
+            );
+        }
+        if let Some(before) = query.due_before {
+            select = select.filter(tasks::due_date.lt(before));
+        }
+        if let Some(after) = query.due_after {
+            select = select.filter(tasks::due_date.gt(after));
+        }
+        select
+    }};
+}
+
+/// One page of a user's tasks plus the number of tasks matching the filters.
+///
+/// The page is read with one row more than asked for: when that extra row is absent, the
+/// total follows from the page itself and no count is needed (one statement, the common
+/// case). Otherwise the matching tasks are counted separately, which reads only the index;
+/// a `count(*) OVER ()` on the page query would read every matching row instead (measured
+/// with 10,000 tasks: see docs/performance.md).
 pub async fn list(
     conn: &mut AsyncPgConnection,
     user_id: Uuid,
     query: &ListQuery,
 ) -> QueryResult<(Vec<TaskRow>, i64)> {
-    let mut select = tasks::table
-        .filter(tasks::user_id.eq(user_id))
-        .select((TaskRow::as_select(), sql::<BigInt>("count(*) OVER ()")))
-        .into_boxed();
-    select = match query.status {
-        StatusFilter::All => select,
-        StatusFilter::Pending => select.filter(tasks::completed.eq(false)),
-        StatusFilter::Completed => select.filter(tasks::completed.eq(true)),
-    };
-    if let Some(priority) = query.priority {
-        select = select.filter(tasks::priority.eq(priority.as_i16()));
-    }
-    if let Some(tag) = &query.tag {
-        select = select.filter(tasks::tags.contains(vec![tag.clone()]));
-    }
-    if let Some(search) = &query.search {
-        let pattern = like_pattern(search);
-        select = select.filter(
-            tasks::title
-                .ilike(pattern.clone())
-                .or(tasks::description.ilike(pattern)),
-        );
-    }
-    if let Some(before) = query.due_before {
-        select = select.filter(tasks::due_date.lt(before));
-    }
-    if let Some(after) = query.due_after {
-        select = select.filter(tasks::due_date.gt(after));
-    }
+    let mut select = filtered!(tasks::table.select(TaskRow::as_select()), user_id, query);
     select = match (query.sort, query.order) {
         (SortField::Created, SortOrder::Asc) => select
             .order_by(tasks::created_at.asc())
@@ -232,29 +247,27 @@ pub async fn list(
             .order_by(lower(tasks::title).desc())
             .then_order_by(tasks::id.desc()),
     };
-    let rows: Vec<(TaskRow, i64)> = select
-        .limit(query.limit)
+    let mut rows: Vec<TaskRow> = select
+        .limit(query.limit + 1)
         .offset(query.offset)
         .load(conn)
         .await?;
-    let total = match <[_]>::first(&rows) {
-        Some((_, total)) => *total,
-        // A page past the end has no rows to carry the count; count separately.
-        None if query.offset > 0 => count(conn, user_id, query).await?,
-        None => 0,
+    let page = usize::try_from(query.limit).unwrap_or(usize::MAX);
+    let more = rows.len() > page;
+    rows.truncate(page);
+    let past_the_end = rows.is_empty() && query.offset > 0;
+    let total = if more || past_the_end {
+        count(conn, user_id, query).await?
+    } else {
+        query.offset + i64::try_from(rows.len()).unwrap_or(i64::MAX)
     };
-    Ok((rows.into_iter().map(|(row, _)| row).collect(), total))
+    Ok((rows, total))
 }
 
 async fn count(conn: &mut AsyncPgConnection, user_id: Uuid, query: &ListQuery) -> QueryResult<i64> {
-    let unpaged = ListQuery {
-        limit: 1,
-        offset: 0,
-        ..query.clone()
-    };
-    Box::pin(list(conn, user_id, &unpaged))
+    filtered!(tasks::table.select(count_star()), user_id, query)
+        .get_result(conn)
         .await
-        .map(|(_, total)| total)
 }
 
 /// Inserts a task.
@@ -359,15 +372,19 @@ pub async fn counts(
     user_id: Uuid,
     today: NaiveDate,
 ) -> QueryResult<TaskCounts> {
+    // Built with the DSL (no SQL text), so that the prepared statement is cached.
     let (total, completed, overdue) = tasks::table
         .filter(tasks::user_id.eq(user_id))
-        .select(
-            sql::<(BigInt, BigInt, BigInt)>(
-                "count(*), count(*) FILTER (WHERE completed), count(*) FILTER (WHERE NOT completed AND due_date < ",
-            )
-            .bind::<Date, _>(today)
-            .sql(")"),
-        )
+        .select((
+            count_star(),
+            diesel::dsl::count(tasks::id).aggregate_filter(tasks::completed),
+            // A task without a due date is never overdue (NULL < today is not true).
+            diesel::dsl::count(tasks::id).aggregate_filter(
+                tasks::completed
+                    .eq(false)
+                    .and(tasks::due_date.assume_not_null().lt(today)),
+            ),
+        ))
         .get_result::<(i64, i64, i64)>(conn)
         .await?;
     Ok(TaskCounts {
@@ -401,6 +418,8 @@ mod tests {
         );
         assert_eq!(parse_search(Some("   ")).unwrap(), None);
         assert!(parse_search(Some(&"s".repeat(201))).is_err());
+        assert!(parse_search(Some("a\0b")).is_err());
+        assert!(parse_search(Some("a\u{1b}b")).is_err());
     }
 
     #[test]

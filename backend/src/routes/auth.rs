@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::{AuthUser, JwtKeys, PasswordHasher};
+use crate::auth::{AuthUser, JwtKeys, PasswordHasher, SessionCache};
 use crate::db::DbPool;
 use crate::domain::{EmailAddress, FieldErrors, Invalid, Password, UserName};
 use crate::error::ApiError;
@@ -176,8 +176,11 @@ async fn login(
         return Err(ApiError::Validation(errors));
     }
     check_rate(&limits, &parts, &body.email)?;
-    if body.password.chars().count() > Password::MAX_CHARS {
-        // No account has such a password; refuse without spending a hash on it.
+    if body.password.chars().count() > Password::MAX_CHARS
+        || body.email.chars().any(char::is_control)
+    {
+        // No account has such a password or such an email address (registration refuses
+        // both), so refuse without a hash or a query; PostgreSQL rejects NUL bytes anyway.
         return Err(ApiError::InvalidCredentials);
     }
     let user = {
@@ -238,9 +241,15 @@ async fn me(user: AuthUser) -> Json<UserResponse> {
         (status = 401, description = "Missing, invalid, expired or revoked token", body = crate::error::ErrorBody),
     )
 )]
-async fn logout(State(pool): State<DbPool>, user: AuthUser) -> Result<StatusCode, ApiError> {
+async fn logout(
+    State(pool): State<DbPool>,
+    State(sessions): State<SessionCache>,
+    user: AuthUser,
+) -> Result<StatusCode, ApiError> {
     let mut conn = pool.get().await?;
     repo::tokens::revoke(&mut conn, user.token_id, user.id, user.token_expires_at).await?;
+    // At once for this process; the others drop it when the database's notification arrives.
+    sessions.revoke(user.token_id);
     tracing::info!(user_id = %user.id, "signed out");
     Ok(StatusCode::NO_CONTENT)
 }

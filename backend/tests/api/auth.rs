@@ -15,8 +15,11 @@ use taskflow_backend::auth::Claims;
 use taskflow_backend::db::schema::users;
 use uuid::Uuid;
 
+use taskflow_backend::startup::Application;
+
 use crate::helpers::{
-    JWT_SECRET, PASSWORD, TestApp, TestUser, assert_error, json_body, spawn_app, spawn_app_with,
+    JWT_SECRET, PASSWORD, TestApp, TestUser, assert_error, http_client, json_body, spawn_app,
+    spawn_app_with, test_config,
 };
 
 const SEVEN_DAYS: i64 = 7 * 24 * 60 * 60;
@@ -998,6 +1001,16 @@ async fn a_token_of_a_deleted_account_is_401() {
         StatusCode::OK
     );
     delete_user_row(&app, user.id).await;
+    // Checked sessions are cached per process and dropped when the database's notification
+    // of the deletion arrives, which takes a moment when the change comes from elsewhere.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while app.get("/api/auth/me", Some(&user.token)).await.status() == StatusCode::OK {
+        assert!(
+            Instant::now() < deadline,
+            "the deleted account's token was still accepted after 2 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     expect_unauthorized(
         app.get("/api/auth/me", Some(&user.token)).await,
         "account deleted, /me",
@@ -1055,6 +1068,63 @@ async fn after_logout_the_token_is_refused_everywhere() {
         "second logout",
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_logout_on_one_process_is_refused_by_another_that_had_cached_the_session() {
+    let app = spawn_app().await;
+    let user = app.signed_up_user().await;
+    let claims = claims_of(&user.token);
+    let other = Application::build(test_config(app.db.url(), &[]))
+        .await
+        .expect("building the second process");
+    let sessions = other.state().sessions.clone();
+    let address = format!("http://127.0.0.1:{}", other.port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(other.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !sessions.is_live() {
+        assert!(
+            Instant::now() < deadline,
+            "the session listener never connected"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let client = http_client();
+    let me = || {
+        client
+            .get(format!("{address}/api/auth/me"))
+            .bearer_auth(&user.token)
+            .send()
+    };
+    assert_eq!(me().await.expect("calling /me").status(), StatusCode::OK);
+    assert!(
+        sessions.get(claims.jti, claims.sub).is_some(),
+        "the second process cached the session"
+    );
+
+    let response = app
+        .post("/api/auth/logout", Some(&user.token), &json!({}))
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let status = me().await.expect("calling /me").status();
+        if status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            Instant::now() < deadline,
+            "the other process still accepted the token 1 s after the logout"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(sessions.get(claims.jti, claims.sub).is_none());
+    let _ = stop.send(());
+    let _ = server.await;
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 mod auth;
 mod chat;
 mod config_docs;
+mod db_errors;
 mod helpers;
 mod mcp;
 mod migrations;

@@ -379,7 +379,7 @@ async fn concurrent_migrate_processes_apply_each_migration_exactly_once() {
     let stdouts: Vec<String> = outputs.iter().map(|output| text(&output.stdout)).collect();
     let applied = stdouts
         .iter()
-        .filter(|out| out.contains("applied 4 migration(s)"))
+        .filter(|out| out.contains("applied 5 migration(s)"))
         .count();
     let up_to_date = stdouts
         .iter()
@@ -396,7 +396,7 @@ async fn concurrent_migrate_processes_apply_each_migration_exactly_once() {
         .get_result::<Count>(&mut conn)
         .await
         .expect("counting applied migrations");
-    assert_eq!(rows.n, 4);
+    assert_eq!(rows.n, 5);
     let tables = diesel::sql_query(
         "SELECT count(*) AS n FROM information_schema.tables \
          WHERE table_schema = 'public' \
