@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::report::Results;
 
@@ -104,6 +105,20 @@ fn nines(percentile: f64) -> f64 {
     -(1.0 - (percentile / 100.0).min(0.999_999)).log10()
 }
 
+/// The percentiles named on the latency chart's axis (wrk --latency reports these).
+const PERCENTILE_TICKS: [f64; 6] = [50.0, 75.0, 90.0, 99.0, 99.9, 99.99];
+
+/// Milliseconds with as many digits as a log axis needs: 0.25, 2.5, 4, 25, 250.
+fn millis_label(ms: f64) -> String {
+    if ms >= 10.0 || (ms >= 1.0 && ms.fract() == 0.0) {
+        format!("{ms:.0}")
+    } else if ms >= 1.0 {
+        format!("{ms:.1}")
+    } else {
+        format!("{ms:.2}")
+    }
+}
+
 fn percentile_label(position: f64) -> String {
     let percentile = 100.0 * (1.0 - 10f64.powf(-position));
     let text = format!("{percentile:.4}");
@@ -129,14 +144,32 @@ fn latencies(results: &Results, area: &DrawingArea<SVGBackend<'_>, Shift>) -> an
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(60)
-        .build_cartesian_2d(nines(50.0)..nines(99.99), (low..high).log_scale())?;
+        .build_cartesian_2d(nines(50.0)..nines(99.99), (low..high).log_scale().base(2.0))?;
+    // The percentile axis is labelled by hand: plotters' own labels would fall between the
+    // percentiles wrk reports.
     chart
         .configure_mesh()
-        .x_labels(6)
-        .x_label_formatter(&|x| percentile_label(*x))
+        .disable_x_mesh()
+        .x_labels(0)
+        .x_desc("percentile")
+        .y_labels(16)
         .y_desc("milliseconds (log scale)")
-        .y_label_formatter(&|y| format!("{y}"))
+        .y_label_formatter(&|y| millis_label(*y))
         .draw()?;
+    chart.draw_series(PERCENTILE_TICKS.iter().map(|percentile| {
+        PathElement::new(
+            vec![(nines(*percentile), low), (nines(*percentile), high)],
+            BLACK.mix(0.15),
+        )
+    }))?;
+    let tick_style = TextStyle::from(("sans-serif", 12)).pos(Pos::new(HPos::Center, VPos::Bottom));
+    chart.draw_series(PERCENTILE_TICKS.iter().map(|percentile| {
+        Text::new(
+            percentile_label(nines(*percentile)),
+            (nines(*percentile), low),
+            tick_style.clone(),
+        )
+    }))?;
     for (index, series) in results.latency.iter().enumerate() {
         let color = SERIES[index % SERIES.len()];
         let line: Vec<(f64, f64)> = series
@@ -170,12 +203,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn millisecond_labels_keep_the_digits_a_log_axis_needs() {
+        assert_eq!(millis_label(0.25), "0.25");
+        assert_eq!(millis_label(2.5), "2.5");
+        assert_eq!(millis_label(4.0), "4");
+        assert_eq!(millis_label(25.0), "25");
+    }
+
+    #[test]
     fn the_nines_axis_spaces_percentiles_by_their_nines() {
         assert!((nines(90.0) - 1.0).abs() < 1e-9);
         assert!((nines(99.9) - 3.0).abs() < 1e-9);
         assert_eq!(percentile_label(nines(99.0)), "p99");
         assert_eq!(percentile_label(nines(99.9)), "p99.9");
         assert_eq!(percentile_label(nines(50.0)), "p50");
+        assert_eq!(percentile_label(nines(75.0)), "p75");
+        assert_eq!(percentile_label(nines(99.99)), "p99.99");
     }
 
     #[test]
