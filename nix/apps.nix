@@ -13,6 +13,33 @@ let
   # writes its own first line.
   scriptText = path: lib.removePrefix "#!/usr/bin/env bash\n" (builtins.readFile path);
 
+  # The operation apps source nix/apps/lib.sh (their shared functions) from the directory
+  # they are in. Built, each is one file: the library's text, without its first line (a
+  # directive for shellcheck of lib.sh alone), stands in place of these lines; so
+  # writeShellApplication's shellcheck sees the functions the app calls.
+  sourceLib = ''
+    # The functions the apps share (usage_error, fail, step, say, need_tools, check_cluster, ...),
+    # from the directory of this file (no dirname: the tests run it with a bare PATH).
+    lib_dir=''${BASH_SOURCE[0]%/*}
+    [[ $lib_dir != "''${BASH_SOURCE[0]}" ]] || lib_dir=.
+    # shellcheck source=lib.sh
+    source "$lib_dir/lib.sh"
+  '';
+  libHeader = "# shellcheck shell=bash disable=SC2154\n";
+  libFile = builtins.readFile ./apps/lib.sh;
+  libText =
+    if lib.hasPrefix libHeader libFile then
+      lib.removePrefix libHeader libFile
+    else
+      throw "nix/apps/lib.sh does not start with the line nix/apps.nix removes: ${libHeader}";
+  appText =
+    path:
+    let
+      text = scriptText path;
+      withLib = builtins.replaceStrings [ sourceLib ] [ libText ] text;
+    in
+    if withLib == text then throw "${toString path} does not source lib.sh as nix/apps.nix expects" else withLib;
+
   # kubectl comes before minikube on PATH (runtimeInputs keep their order).
   runtimeInputs = [
     tools.kubectl
@@ -50,7 +77,7 @@ let
   undeploy = pkgs.writeShellApplication {
     name = "taskflow-undeploy";
     inherit runtimeInputs;
-    text = scriptText ./apps/undeploy.sh;
+    text = appText ./apps/undeploy.sh;
     meta.description = "Uninstall TaskFlow from Minikube; --purge also deletes its data";
   };
 
@@ -73,14 +100,14 @@ let
       imageRefs "BACKEND" images.backend-image
       // imageRefs "FRONTEND" images.frontend-image
       // imageRefs "POSTGRES" images.postgres-image;
-    text = scriptText ./apps/status.sh;
+    text = appText ./apps/status.sh;
     meta.description = "Show the TaskFlow release on Minikube: revision, chart, pods and their images, URL, warning events";
   };
 
   logs = pkgs.writeShellApplication {
     name = "taskflow-logs";
     inherit runtimeInputs;
-    text = scriptText ./apps/logs.sh;
+    text = appText ./apps/logs.sh;
     meta.description = "Follow the logs of TaskFlow on Minikube: backend, frontend, postgres or all";
   };
 
@@ -97,7 +124,7 @@ let
       imageEnv "BACKEND" images.backend-image images.backend-image-tar
       // imageEnv "FRONTEND" images.frontend-image images.frontend-image-tar
       // imageEnv "POSTGRES" images.postgres-image images.postgres-image-tar;
-    text = scriptText ./apps/images.sh;
+    text = appText ./apps/images.sh;
     meta.description = "Build the three images and print their name, tag, uncompressed size and layer count";
   };
 
@@ -111,28 +138,28 @@ let
     runtimeInputs = opsInputs;
     # The chart that applies a new or removed LLM key (helm upgrade, the release's values kept).
     runtimeEnv.TASKFLOW_CHART = "${chart.package}/taskflow.tgz";
-    text = scriptText ./apps/set-secret.sh;
+    text = appText ./apps/set-secret.sh;
     meta.description = "Set, rotate or remove the JWT secret or the LLM API key of TaskFlow on Minikube and apply it";
   };
 
   rollback = pkgs.writeShellApplication {
     name = "taskflow-rollback";
     runtimeInputs = opsInputs;
-    text = scriptText ./apps/rollback.sh;
+    text = appText ./apps/rollback.sh;
     meta.description = "Roll TaskFlow on Minikube back to the previous (or a given) Helm revision and wait for it";
   };
 
   backup = pkgs.writeShellApplication {
     name = "taskflow-backup";
     runtimeInputs = dataInputs;
-    text = scriptText ./apps/backup.sh;
+    text = appText ./apps/backup.sh;
     meta.description = "Dump the PostgreSQL database of TaskFlow on Minikube to a local file (pg_dump, one snapshot)";
   };
 
   restore = pkgs.writeShellApplication {
     name = "taskflow-restore";
     runtimeInputs = dataInputs;
-    text = scriptText ./apps/restore.sh;
+    text = appText ./apps/restore.sh;
     meta.description = "Load a backup into the database of TaskFlow on Minikube (refuses to overwrite data without --force)";
   };
 

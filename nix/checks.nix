@@ -100,8 +100,10 @@ let
       ]
     );
 
+    # The apps source lib.sh from their own directory: nix/apps/.shellcheckrc lets shellcheck
+    # follow it there (as -x does), so each app is checked with the functions it calls.
     shellcheck = pkgs.runCommand "taskflow-shellcheck" { nativeBuildInputs = [ pkgs.shellcheck ]; } ''
-      shellcheck ${./apps}/*.sh ${./postgres/entrypoint.sh} ${./checks/image-archive.sh}
+      shellcheck -x ${./apps}/*.sh ${./postgres/entrypoint.sh} ${./checks/image-archive.sh}
       touch "$out"
     '';
 

@@ -32,6 +32,15 @@ set -euo pipefail
 
 prog=backup
 
+# The functions the apps share (usage_error, fail, step, say, need_tools, check_cluster, ...),
+# from the directory of this file (no dirname: the tests run it with a bare PATH).
+lib_dir=${BASH_SOURCE[0]%/*}
+[[ $lib_dir != "${BASH_SOURCE[0]}" ]] || lib_dir=.
+# shellcheck source=lib.sh
+source "$lib_dir/lib.sh"
+
+steps=4
+
 usage() {
     cat <<'EOF'
 Usage: nix run .#backup [-- [--force] [FILE] | --help]
@@ -69,13 +78,11 @@ while [[ $# -gt 0 ]]; do
             force=1
             ;;
         -*)
-            echo "$prog: unknown argument: $1 (see --help)" >&2
-            exit 2
+            usage_error "unknown argument: $1"
             ;;
         *)
             if [[ -n $file ]]; then
-                echo "$prog: only one FILE may be given (see --help)" >&2
-                exit 2
+                usage_error "only one FILE may be given"
             fi
             file=$1
             ;;
@@ -83,29 +90,10 @@ while [[ $# -gt 0 ]]; do
     shift
 done
 
-profile=${TASKFLOW_MINIKUBE_PROFILE:-minikube}
-release=${TASKFLOW_RELEASE:-taskflow}
-namespace=${TASKFLOW_NAMESPACE:-taskflow}
+release_settings
 timeout=${TASKFLOW_TIMEOUT:-10m}
 
-step() {
-    echo
-    echo "==> [$1/4] $2"
-}
-
-say() {
-    echo "    $*"
-}
-
-fail() {
-    local status=$1
-    shift
-    echo "$prog: error: $*" >&2
-    exit "$status"
-}
-
-[[ $timeout =~ ^[1-9][0-9]*[smh]?$ ]] ||
-    fail 1 "TASKFLOW_TIMEOUT must be a number of seconds, or a number with s, m or h (such as 90s or 10m), got '$timeout'"
+check_timeout "$timeout"
 
 if [[ -z $file ]]; then
     file="$release-$(date -u +%Y%m%dT%H%M%SZ).dump"
@@ -131,20 +119,8 @@ trap cleanup EXIT
 
 # --- 1. Tools and cluster ------------------------------------------------------------------
 step 1 "Checking tools and the cluster (profile $profile)"
-for tool in minikube kubectl helm pg_restore; do
-    command -v "$tool" >/dev/null ||
-        fail 3 "$tool not found on PATH. Run the app through Nix (nix run .#$prog), which provides it"
-done
-if ! minikube status --profile "$profile" >/dev/null 2>&1; then
-    fail 4 "Minikube profile '$profile' is not running; start it (and TaskFlow) with 'nix run .#deploy'"
-fi
-if ! kubectl config get-contexts "$profile" >/dev/null 2>&1; then
-    fail 4 "kubectl has no context named '$profile' (the Minikube profile); recreate it with 'minikube update-context --profile $profile'"
-fi
-if ! kubectl --context "$profile" get --raw /readyz >/dev/null 2>&1; then
-    fail 4 "the Kubernetes API of Minikube profile '$profile' does not answer; see 'minikube status --profile $profile'"
-fi
-say "cluster running, context $profile"
+need_tools minikube kubectl helm pg_restore
+check_cluster "start it (and TaskFlow) with 'nix run .#deploy'"
 
 # --- 2. Release and database pod -----------------------------------------------------------
 step 2 "Finding the database of release '$release' in namespace '$namespace'"

@@ -106,6 +106,9 @@ declare -A value_key=([backend]=backend [frontend]=frontend [postgres]=postgresq
 work=$(mktemp -d "${TMPDIR:-/tmp}/taskflow-deploy.XXXXXXXX")
 trap 'rm -rf -- "$work"' EXIT
 
+# deploy and doctor keep their own helpers instead of sourcing lib.sh: each also runs as a
+# single file away from nix/apps/ (deploy copied alone, the doctor through a link named
+# taskflow-doctor), where no lib.sh is next to it.
 step() {
     echo
     echo "==> [$1/6] $2"

@@ -118,6 +118,8 @@ ok_count=0
 warn_count=0
 fail_count=0
 
+# Its own helpers, not lib.sh's: deploy runs it through a link named taskflow-doctor, away
+# from nix/apps/ (see deploy.sh). step is silent with --quiet.
 step() {
     ((quiet)) && return 0
     echo

@@ -28,6 +28,15 @@ set -euo pipefail
 
 prog=images
 
+# The functions the apps share (usage_error, fail, step, say, need_tools, check_cluster, ...),
+# from the directory of this file (no dirname: the tests run it with a bare PATH).
+lib_dir=${BASH_SOURCE[0]%/*}
+[[ $lib_dir != "${BASH_SOURCE[0]}" ]] || lib_dir=.
+# shellcheck source=lib.sh
+source "$lib_dir/lib.sh"
+
+steps=2
+
 usage() {
     cat <<'EOF'
 Usage: nix run .#images [-- --help]
@@ -49,36 +58,16 @@ case "${1-}" in
         ;;
     "") ;;
     *)
-        echo "$prog: unknown argument: $1 (see --help)" >&2
-        exit 2
+        usage_error "unknown argument: $1"
         ;;
 esac
 
 components=(backend frontend postgres)
 
-step() {
-    echo
-    echo "==> [$1/2] $2"
-}
-
-say() {
-    echo "    $*"
-}
-
-fail() {
-    local status=$1
-    shift
-    echo "$prog: error: $*" >&2
-    exit "$status"
-}
-
 # --- 1. Archives -------------------------------------------------------------------------
 step 1 "Checking the image archives"
 
-for tool in tar jq; do
-    command -v "$tool" >/dev/null ||
-        fail 3 "$tool not found on PATH. Run the app through Nix (nix run .#images), which provides it"
-done
+need_tools tar jq
 
 declare -A image_ref image_tar
 for component in "${components[@]}"; do
@@ -170,16 +159,7 @@ done
 
 # The table, columns as wide as their longest value.
 headers=(NAME TAG SIZE LAYERS)
-widths=()
-for i in "${!headers[@]}"; do
-    widths[i]=${#headers[i]}
-done
-for row in "${rows[@]}"; do
-    IFS=$'\t' read -r -a cells <<<"$row"
-    for i in "${!cells[@]}"; do
-        ((${#cells[i]} <= widths[i])) || widths[i]=${#cells[i]}
-    done
-done
+column_widths
 print_row() {
     # Name and tag left-aligned, size and layer count right-aligned.
     printf '%-*s  %-*s  %*s  %*s\n' "${widths[0]}" "$1" "${widths[1]}" "$2" "${widths[2]}" "$3" "${widths[3]}" "$4"

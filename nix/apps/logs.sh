@@ -35,6 +35,15 @@ set -euo pipefail
 
 prog=logs
 
+# The functions the apps share (usage_error, fail, step, say, need_tools, check_cluster, ...),
+# from the directory of this file (no dirname: the tests run it with a bare PATH).
+lib_dir=${BASH_SOURCE[0]%/*}
+[[ $lib_dir != "${BASH_SOURCE[0]}" ]] || lib_dir=.
+# shellcheck source=lib.sh
+source "$lib_dir/lib.sh"
+
+steps=2
+
 usage() {
     cat <<'EOF'
 Usage: nix run .#logs [-- [backend|frontend|postgres|all] [--since 10m] [--tail 50] [--no-follow]]
@@ -62,11 +71,6 @@ EOF
 }
 
 # usage_error MESSAGE
-usage_error() {
-    echo "$prog: $* (see --help)" >&2
-    exit 2
-}
-
 component=""
 since=""
 tail_lines=50
@@ -107,9 +111,7 @@ while [[ $# -gt 0 ]]; do
 done
 component=${component:-all}
 
-profile=${TASKFLOW_MINIKUBE_PROFILE:-minikube}
-release=${TASKFLOW_RELEASE:-taskflow}
-namespace=${TASKFLOW_NAMESPACE:-taskflow}
+release_settings
 request_timeout=${TASKFLOW_REQUEST_TIMEOUT:-20}
 [[ $request_timeout =~ ^[1-9][0-9]*$ ]] ||
     usage_error "TASKFLOW_REQUEST_TIMEOUT must be a whole number of seconds, got '$request_timeout'"
@@ -125,55 +127,19 @@ selector="app.kubernetes.io/instance=$release,app.kubernetes.io/component in ($l
 work=$(mktemp -d "${TMPDIR:-/tmp}/taskflow-logs.XXXXXXXX")
 trap 'rm -rf -- "$work"' EXIT
 
-step() {
-    echo
-    echo "==> [$1/2] $2"
-}
-
-say() {
-    echo "    $*"
-}
-
-fail() {
-    local status=$1
-    shift
-    echo "$prog: error: $*" >&2
-    exit "$status"
-}
-
-first_line() {
-    grep -m1 -v '^[[:space:]]*$' "$1" || true
-}
-
 # --- 1. Cluster --------------------------------------------------------------------------
 step 1 "Cluster (Minikube profile $profile)"
 
-for tool in minikube kubectl; do
-    command -v "$tool" >/dev/null ||
-        fail 3 "$tool not found on PATH. Run the app through Nix (nix run .#logs), which provides it"
-done
+need_tools minikube kubectl
 
 status=0
-timeout "$request_timeout" minikube status --profile "$profile" >"$work/minikube.out" 2>&1 || status=$?
-# minikube status fails for an outdated kubeconfig entry too (its "Kubernetes" bit).
-if grep -q 'kubeconfig: Misconfigured' "$work/minikube.out"; then
-    fail 4 "kubectl's context '$profile' points to an old address of the cluster; fix it with: minikube update-context --profile $profile"
-fi
-if ((status == 124)); then
-    fail 4 "'minikube status --profile $profile' did not answer within ${request_timeout}s; 'nix run .#doctor' checks the driver"
-elif ((status != 0)); then
+minikube_status || status=$?
+if ((status != 0)); then
     fail 4 "no cluster: Minikube profile '$profile' is not running, so there are no logs; start it with: nix run .#deploy"
 fi
 if ! kubectl config get-contexts "$profile" -o name >/dev/null 2>&1; then
     fail 4 "kubectl has no context '$profile'; fix it with: minikube update-context --profile $profile"
 fi
-# api_failed FILE: the Kubernetes API did not answer; FILE holds kubectl's message.
-api_failed() {
-    if grep -Eqi 'Client\.Timeout|deadline exceeded|timed out|i/o timeout' "$1"; then
-        fail 4 "the Kubernetes API of Minikube profile '$profile' did not answer within ${request_timeout}s; 'nix run .#doctor' checks the cluster"
-    fi
-    fail 4 "the Kubernetes API of Minikube profile '$profile' does not answer ($(first_line "$1")); 'nix run .#doctor' checks the cluster"
-}
 if ! kubectl --context "$profile" get --raw /readyz --request-timeout="${request_timeout}s" >/dev/null 2>"$work/api.err"; then
     api_failed "$work/api.err"
 fi

@@ -33,6 +33,15 @@ set -euo pipefail
 
 prog=rollback
 
+# The functions the apps share (usage_error, fail, step, say, need_tools, check_cluster, ...),
+# from the directory of this file (no dirname: the tests run it with a bare PATH).
+lib_dir=${BASH_SOURCE[0]%/*}
+[[ $lib_dir != "${BASH_SOURCE[0]}" ]] || lib_dir=.
+# shellcheck source=lib.sh
+source "$lib_dir/lib.sh"
+
+steps=4
+
 usage() {
     cat <<'EOF'
 Usage: nix run .#rollback [-- REVISION | --help]
@@ -64,13 +73,11 @@ while [[ $# -gt 0 ]]; do
             exit 0
             ;;
         -*)
-            echo "$prog: unknown argument: $1 (see --help)" >&2
-            exit 2
+            usage_error "unknown argument: $1"
             ;;
         *)
             if [[ -n $revision ]]; then
-                echo "$prog: only one REVISION may be given (see --help)" >&2
-                exit 2
+                usage_error "only one REVISION may be given"
             fi
             if [[ ! $1 =~ ^[1-9][0-9]*$ ]]; then
                 echo "$prog: REVISION must be a revision number such as 3 (see 'helm history'), got '$1'" >&2
@@ -82,46 +89,16 @@ while [[ $# -gt 0 ]]; do
     shift
 done
 
-profile=${TASKFLOW_MINIKUBE_PROFILE:-minikube}
-release=${TASKFLOW_RELEASE:-taskflow}
-namespace=${TASKFLOW_NAMESPACE:-taskflow}
+release_settings
 timeout=${TASKFLOW_TIMEOUT:-10m}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/taskflow-rollback.XXXXXXXX")
 trap 'rm -rf -- "$work"' EXIT
 
-step() {
-    echo
-    echo "==> [$1/4] $2"
-}
-
-say() {
-    echo "    $*"
-}
-
-fail() {
-    local status=$1
-    shift
-    echo "$prog: error: $*" >&2
-    exit "$status"
-}
-
 # --- 1. Tools and cluster ------------------------------------------------------------------
 step 1 "Checking tools and the cluster (profile $profile)"
-for tool in minikube kubectl helm jq; do
-    command -v "$tool" >/dev/null ||
-        fail 3 "$tool not found on PATH. Run the app through Nix (nix run .#$prog), which provides it"
-done
-if ! minikube status --profile "$profile" >/dev/null 2>&1; then
-    fail 4 "Minikube profile '$profile' is not running; start it with 'minikube start --profile $profile' (the release and its history are kept in the cluster)"
-fi
-if ! kubectl config get-contexts "$profile" >/dev/null 2>&1; then
-    fail 4 "kubectl has no context named '$profile' (the Minikube profile); recreate it with 'minikube update-context --profile $profile'"
-fi
-if ! kubectl --context "$profile" get --raw /readyz >/dev/null 2>&1; then
-    fail 4 "the Kubernetes API of Minikube profile '$profile' does not answer; see 'minikube status --profile $profile'"
-fi
-say "cluster running, context $profile"
+need_tools minikube kubectl helm jq
+check_cluster "start it with 'minikube start --profile $profile' (the release and its history are kept in the cluster)"
 
 # --- 2. History and target -----------------------------------------------------------------
 step 2 "Reading the history of release '$release' in namespace '$namespace'"

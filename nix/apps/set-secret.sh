@@ -60,6 +60,13 @@
 set -euo pipefail
 
 prog=set-secret
+
+# The functions the apps share (usage_error, fail, step, say, need_tools, check_cluster, ...),
+# from the directory of this file (no dirname: the tests run it with a bare PATH).
+lib_dir=${BASH_SOURCE[0]%/*}
+[[ $lib_dir != "${BASH_SOURCE[0]}" ]] || lib_dir=.
+# shellcheck source=lib.sh
+source "$lib_dir/lib.sh"
 # The annotation that marks an llm-api-key as stored by this app (the chart's
 # taskflow.storedLlmApiKeyAnnotation; helm/tests/secrets-lookup.bats checks they agree).
 stored_mark=taskflow/llm-api-key
@@ -112,8 +119,7 @@ while [[ $# -gt 0 ]]; do
             ;;
         jwt-secret | llm-api-key)
             if [[ -n $name ]]; then
-                echo "$prog: only one NAME may be given (see --help)" >&2
-                exit 2
+                usage_error "only one NAME may be given"
             fi
             name=$1
             ;;
@@ -125,8 +131,7 @@ while [[ $# -gt 0 ]]; do
     shift
 done
 if [[ -z $name ]]; then
-    echo "$prog: missing NAME: jwt-secret or llm-api-key (see --help)" >&2
-    exit 2
+    usage_error "missing NAME: jwt-secret or llm-api-key"
 fi
 if ((generate)) && [[ $name != jwt-secret ]]; then
     echo "$prog: --generate works for jwt-secret only; an API key comes from your provider" >&2
@@ -137,9 +142,7 @@ if ((delete)) && [[ $name != llm-api-key ]]; then
     exit 2
 fi
 
-profile=${TASKFLOW_MINIKUBE_PROFILE:-minikube}
-release=${TASKFLOW_RELEASE:-taskflow}
-namespace=${TASKFLOW_NAMESPACE:-taskflow}
+release_settings
 timeout=${TASKFLOW_TIMEOUT:-10m}
 
 if [[ $name == jwt-secret ]]; then
@@ -147,29 +150,13 @@ if [[ $name == jwt-secret ]]; then
 else
     variable=LLM_API_KEY
 fi
-total=5
+steps=5
 if ((delete)); then
-    total=4
+    steps=4
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/taskflow-set-secret.XXXXXXXX")
 trap 'rm -rf -- "$work"' EXIT
-
-step() {
-    echo
-    echo "==> [$1/$total] $2"
-}
-
-say() {
-    echo "    $*"
-}
-
-fail() {
-    local status=$1
-    shift
-    echo "$prog: error: $*" >&2
-    exit "$status"
-}
 
 kube() {
     kubectl --context "$profile" --namespace "$namespace" "$@"
@@ -177,26 +164,14 @@ kube() {
 
 # --- 1. Tools and cluster ------------------------------------------------------------------
 step 1 "Checking tools and the cluster (profile $profile)"
-for tool in minikube kubectl helm jq; do
-    command -v "$tool" >/dev/null ||
-        fail 3 "$tool not found on PATH. Run the app through Nix (nix run .#$prog), which provides it"
-done
+need_tools minikube kubectl helm jq
 chart=""
 if [[ $name == llm-api-key ]]; then
     chart=${TASKFLOW_CHART:-}
     [[ -n $chart && -e $chart ]] ||
         fail 3 "TASKFLOW_CHART: chart '$chart' not found. Run the app through Nix (nix run .#$prog), which provides it"
 fi
-if ! minikube status --profile "$profile" >/dev/null 2>&1; then
-    fail 4 "Minikube profile '$profile' is not running; start it (and TaskFlow) with 'nix run .#deploy'"
-fi
-if ! kubectl config get-contexts "$profile" >/dev/null 2>&1; then
-    fail 4 "kubectl has no context named '$profile' (the Minikube profile); recreate it with 'minikube update-context --profile $profile'"
-fi
-if ! kubectl --context "$profile" get --raw /readyz >/dev/null 2>&1; then
-    fail 4 "the Kubernetes API of Minikube profile '$profile' does not answer; see 'minikube status --profile $profile'"
-fi
-say "cluster running, context $profile"
+check_cluster "start it (and TaskFlow) with 'nix run .#deploy'"
 
 # --- 2. Where the backend reads it ---------------------------------------------------------
 step 2 "Finding where release '$release' keeps $name"

@@ -38,6 +38,15 @@ set -euo pipefail
 
 prog=status
 
+# The functions the apps share (usage_error, fail, step, say, need_tools, check_cluster, ...),
+# from the directory of this file (no dirname: the tests run it with a bare PATH).
+lib_dir=${BASH_SOURCE[0]%/*}
+[[ $lib_dir != "${BASH_SOURCE[0]}" ]] || lib_dir=.
+# shellcheck source=lib.sh
+source "$lib_dir/lib.sh"
+
+steps=5
+
 usage() {
     cat <<'EOF'
 Usage: nix run .#status [-- --help]
@@ -65,14 +74,11 @@ case "${1-}" in
         ;;
     "") ;;
     *)
-        echo "$prog: unknown argument: $1 (see --help)" >&2
-        exit 2
+        usage_error "unknown argument: $1"
         ;;
 esac
 
-profile=${TASKFLOW_MINIKUBE_PROFILE:-minikube}
-release=${TASKFLOW_RELEASE:-taskflow}
-namespace=${TASKFLOW_NAMESPACE:-taskflow}
+release_settings
 request_timeout=${TASKFLOW_REQUEST_TIMEOUT:-20}
 [[ $request_timeout =~ ^[1-9][0-9]*$ ]] || {
     echo "$prog: TASKFLOW_REQUEST_TIMEOUT must be a whole number of seconds, got '$request_timeout'" >&2
@@ -87,31 +93,6 @@ events_shown=5
 work=$(mktemp -d "${TMPDIR:-/tmp}/taskflow-status.XXXXXXXX")
 trap 'rm -rf -- "$work"' EXIT
 
-step() {
-    echo
-    echo "==> [$1/5] $2"
-}
-
-say() {
-    echo "    $*"
-}
-
-fail() {
-    local status=$1
-    shift
-    echo "$prog: error: $*" >&2
-    exit "$status"
-}
-
-# first_line FILE: its first non-empty line, to quote a tool's error in one line.
-first_line() {
-    grep -m1 -v '^[[:space:]]*$' "$1" || true
-}
-
-is_timeout() {
-    grep -Eqi 'Client\.Timeout|deadline exceeded|timed out|i/o timeout' "$1"
-}
-
 kube() {
     kubectl --context "$profile" --namespace "$namespace" --request-timeout="${request_timeout}s" "$@"
 }
@@ -119,20 +100,11 @@ kube() {
 # --- 1. Cluster --------------------------------------------------------------------------
 step 1 "Cluster (Minikube profile $profile)"
 
-for tool in minikube helm kubectl jq; do
-    command -v "$tool" >/dev/null ||
-        fail 3 "$tool not found on PATH. Run the app through Nix (nix run .#status), which provides it"
-done
+need_tools minikube helm kubectl jq
 
 status=0
-timeout "$request_timeout" minikube status --profile "$profile" >"$work/minikube.out" 2>&1 || status=$?
-# minikube status fails for an outdated kubeconfig entry too (its "Kubernetes" bit).
-if grep -q 'kubeconfig: Misconfigured' "$work/minikube.out"; then
-    fail 4 "kubectl's context '$profile' points to an old address of the cluster; fix it with: minikube update-context --profile $profile"
-fi
-if ((status == 124)); then
-    fail 4 "'minikube status --profile $profile' did not answer within ${request_timeout}s; 'nix run .#doctor' checks the driver"
-elif ((status != 0)); then
+minikube_status || status=$?
+if ((status != 0)); then
     if ((status == 85)) || grep -q 'not found' "$work/minikube.out"; then
         fail 4 "no cluster: Minikube profile '$profile' does not exist; create it and install TaskFlow with: nix run .#deploy"
     fi
@@ -144,10 +116,7 @@ if ! kubectl config get-contexts "$profile" -o name >/dev/null 2>&1; then
     fail 4 "kubectl has no context '$profile' (the cluster runs, but its kubeconfig entry is missing); fix it with: minikube update-context --profile $profile"
 fi
 if ! kubectl --context "$profile" get --raw /readyz --request-timeout="${request_timeout}s" >/dev/null 2>"$work/api.err"; then
-    if is_timeout "$work/api.err"; then
-        fail 4 "the Kubernetes API of Minikube profile '$profile' did not answer within ${request_timeout}s; 'nix run .#doctor' checks the cluster"
-    fi
-    fail 4 "the Kubernetes API of Minikube profile '$profile' does not answer ($(first_line "$work/api.err")); 'nix run .#doctor' checks the cluster"
+    api_failed "$work/api.err"
 fi
 say "running; context $profile; Kubernetes API ready"
 
@@ -180,7 +149,7 @@ selector="app.kubernetes.io/instance=$release,app.kubernetes.io/component in ($(
     echo "${components[*]}"
 ))"
 if ! kube get pods --selector "$selector" -o json >"$work/pods.json" 2>"$work/pods.err"; then
-    is_timeout "$work/pods.err" && fail 6 "listing the pods did not finish within ${request_timeout}s"
+    api_timed_out "$work/pods.err" && fail 6 "listing the pods did not finish within ${request_timeout}s"
     fail 6 "could not list the pods of namespace '$namespace': $(first_line "$work/pods.err")"
 fi
 
@@ -235,16 +204,7 @@ if ((pods == 0)); then
 else
     # Column widths from the longest value of each column.
     headers=(COMPONENT POD STATE READY RESTARTS "IMAGE TAG" "BUILT HERE")
-    widths=()
-    for i in "${!headers[@]}"; do
-        widths[i]=${#headers[i]}
-    done
-    for row in "${rows[@]}"; do
-        IFS=$'\t' read -r -a cells <<<"$row"
-        for i in "${!cells[@]}"; do
-            ((${#cells[i]} <= widths[i])) || widths[i]=${#cells[i]}
-        done
-    done
+    column_widths
     print_row() {
         local line="" i
         for i in "${!widths[@]}"; do

@@ -27,6 +27,15 @@ set -euo pipefail
 
 prog=undeploy
 
+# The functions the apps share (usage_error, fail, step, say, need_tools, check_cluster, ...),
+# from the directory of this file (no dirname: the tests run it with a bare PATH).
+lib_dir=${BASH_SOURCE[0]%/*}
+[[ $lib_dir != "${BASH_SOURCE[0]}" ]] || lib_dir=.
+# shellcheck source=lib.sh
+source "$lib_dir/lib.sh"
+
+steps=3
+
 usage() {
     cat <<'EOF'
 Usage: nix run .#undeploy [-- --purge | --help]
@@ -61,36 +70,17 @@ while [[ $# -gt 0 ]]; do
             purge=1
             ;;
         *)
-            echo "$prog: unknown argument: $1 (see --help)" >&2
-            exit 2
+            usage_error "unknown argument: $1"
             ;;
     esac
     shift
 done
 
-profile=${TASKFLOW_MINIKUBE_PROFILE:-minikube}
-release=${TASKFLOW_RELEASE:-taskflow}
-namespace=${TASKFLOW_NAMESPACE:-taskflow}
+release_settings
 timeout=${TASKFLOW_TIMEOUT:-10m}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/taskflow-undeploy.XXXXXXXX")
 trap 'rm -rf -- "$work"' EXIT
-
-step() {
-    echo
-    echo "==> [$1/3] $2"
-}
-
-say() {
-    echo "    $*"
-}
-
-fail() {
-    local status=$1
-    shift
-    echo "$prog: error: $*" >&2
-    exit "$status"
-}
 
 # helm/kubectl output that says it gave up waiting.
 is_timeout() {
@@ -98,10 +88,7 @@ is_timeout() {
 }
 
 step 1 "Checking tools"
-for tool in minikube helm kubectl; do
-    command -v "$tool" >/dev/null ||
-        fail 3 "$tool not found on PATH. Run the app through Nix (nix run .#undeploy), which provides it"
-done
+need_tools minikube helm kubectl
 say "minikube, helm, kubectl: found"
 
 step 2 "Minikube cluster (profile $profile)"

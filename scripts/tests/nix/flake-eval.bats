@@ -36,6 +36,20 @@ is_true() {
     fi
 }
 
+# built_text APP: nix/apps/APP.sh as nix/apps.nix builds it: without its shebang, and with
+# nix/apps/lib.sh, less its first line (a shellcheck directive), in place of the six lines
+# that source the library (from the comment that starts them to the `source` line).
+built_text() {
+    local root="$BATS_TEST_DIRNAME/../../.." start
+    local app="$root/nix/apps/$1.sh" lib="$root/nix/apps/lib.sh"
+    start=$(grep -n '^# The functions the apps share' "$app" | cut -d: -f1)
+    [[ -n $start ]] || return 1
+    [ "$(sed -n "$((start + 5))p" "$app")" = 'source "$lib_dir/lib.sh"' ] || return 1
+    sed -n "2,$((start - 1))p" "$app"
+    tail -n +2 "$lib"
+    tail -n +$((start + 6)) "$app"
+}
+
 @test "the flake has exactly the outputs of the design (no unknown outputs)" {
     [ "$(q '.outputNames | join(" ")')" = "apps checks devShells formatter packages" ]
 }
@@ -169,8 +183,12 @@ is_true() {
     for name in doctor status logs images; do
         is_true '[.apps[] | .[$n].program | endswith("/bin/taskflow-" + $n)] | all' --arg n "$name"
         is_true '.opsScripts[$n] | .name == "taskflow-" + $n and (.description | length > 20)' --arg n "$name"
-        # The file as it is, without its shebang (writeShellApplication writes its own).
-        [ "$(q '.opsScripts[$n].text' --arg n "$name")" = "$(tail -n +2 "$root/nix/apps/$name.sh")" ]
+    done
+    # The doctor: the file as it is, without its shebang (writeShellApplication writes its
+    # own); the others with the library they source in place (see built_text).
+    [ "$(q '.opsScripts.doctor.text')" = "$(tail -n +2 "$root/nix/apps/doctor.sh")" ]
+    for name in status logs images; do
+        [ "$(q '.opsScripts[$n].text' --arg n "$name")" = "$(built_text "$name")" ]
     done
     # doctor: the cluster tools, and `free` (procps) on Linux only; no inputs from the build.
     [ "$(q '.opsScripts.doctor.inputs | join(" ")')" = "kubectl kubernetes-helm minikube-bin-1.38.1 coreutils gnugrep procps" ]
@@ -193,7 +211,7 @@ is_true() {
     for name in set-secret rollback backup restore; do
         is_true '[.apps[] | .[$n].program | endswith("/bin/taskflow-" + $n)] | all' --arg n "$name"
         is_true '.opsScripts[$n] | .name == "taskflow-" + $n and (.description | length > 20)' --arg n "$name"
-        [ "$(q '.opsScripts[$n].text' --arg n "$name")" = "$(tail -n +2 "$root/nix/apps/$name.sh")" ]
+        [ "$(q '.opsScripts[$n].text' --arg n "$name")" = "$(built_text "$name")" ]
     done
     # Only set-secret gets a build input: the chart it applies a new LLM key with, the one deploy installs.
     for name in rollback backup restore; do
@@ -206,6 +224,23 @@ is_true() {
     [ "$(q '.opsScripts.rollback.inputs | join(" ")')" = "kubectl kubernetes-helm minikube-bin-1.38.1 coreutils gnugrep jq" ]
     [ "$(q '.opsScripts.backup.inputs | join(" ")')" = "kubectl kubernetes-helm minikube-bin-1.38.1 coreutils gnugrep postgresql_17" ]
     [ "$(q '.opsScripts.restore.inputs | join(" ")')" = "kubectl kubernetes-helm minikube-bin-1.38.1 coreutils gnugrep postgresql_17" ]
+}
+
+@test "apps that source nix/apps/lib.sh are built as single files with the library in place" {
+    local name text
+    # deploy and the doctor keep their own helpers (each also runs as a single file).
+    [ "$(q '.deploy.script.text')" = "$(tail -n +2 "$BATS_TEST_DIRNAME/../../../nix/apps/deploy.sh")" ]
+    [ "$(q '.undeployText')" = "$(built_text undeploy)" ]
+    for name in undeploy status logs images set-secret rollback backup restore; do
+        if [[ $name == undeploy ]]; then
+            text=$(q '.undeployText')
+        else
+            text=$(q '.opsScripts[$n].text' --arg n "$name")
+        fi
+        [[ $text != *'source "$lib_dir/lib.sh"'* && $text != *"shellcheck shell=bash"* ]]
+        [[ $text == *$'\nfail() {\n'* && $text == *$'\nneed_tools() {\n'* && $text == *$'\ncheck_cluster() {\n'* ]]
+        [[ $text == *"prog=$name"$'\n'*"# lib.sh - the functions the apps of nix/apps/ share"* ]]
+    done
 }
 
 @test "darwin's deploy app uses the Linux images of its CPU" {

@@ -1,6 +1,6 @@
 # Evaluates flake.nix with stand-in inputs (./stubs) and returns, as plain data, what the
 # tests in flake-eval.bats check: the output names per system, the apps, the image
-# configurations, the deploy app's inputs, the static build's arguments, the checks.
+# configurations, the apps' inputs and texts, the static build's arguments, the checks.
 #   nix-instantiate --readonly-mode --eval --strict --json scripts/tests/nix/flake-eval.nix
 # This proves the wiring of our own files (every attribute we read from contract.json and
 # from each other exists; the outputs have the shape Nix expects), not nixpkgs' API.
@@ -95,6 +95,8 @@ in
     inputs = map (p: p.name) checksLinux.deploy-script.stubArgs.runtimeInputs;
   };
   undeployInputs = map (p: p.name) checksLinux.undeploy-script.stubArgs.runtimeInputs;
+  # The undeploy app's text: nix/apps/undeploy.sh with nix/apps/lib.sh in place.
+  undeployText = checksLinux.undeploy-script.stubArgs.text;
   # doctor, status, logs, images, set-secret, rollback, backup, restore: name, text,
   # runtimeEnv, input names, description.
   opsScripts = mapAttrs (_: opsScript) {
