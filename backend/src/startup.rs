@@ -15,6 +15,7 @@ use secrecy::ExposeSecret as _;
 use taskflow_common::metrics::track;
 use taskflow_common::server::{REQUEST_ID, ServeOptions, serve, with_request_tracing};
 use tokio::net::TcpListener;
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -142,6 +143,9 @@ async fn migrate_until_done(database_url: String, lifecycle: Lifecycle) {
 pub fn app(state: AppState) -> Router {
     let config = Arc::clone(&state.config);
     let cors = cors_layer(&config.cors_origins());
+    // As few `layer` calls as possible: axum boxes every layer added with its own call and
+    // clones each boxed level again on every request, so each call costs a copy of the stack
+    // beneath it per request. Inside a `ServiceBuilder` the order is outermost first.
     let router = routes::router()
         .merge(mcp::router(&state))
         .layer(middleware::from_fn_with_state(
@@ -149,21 +153,25 @@ pub fn app(state: AppState) -> Router {
             require_migrated,
         ))
         .layer(DefaultBodyLimit::max(config.body_limit_bytes))
-        .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
-        .layer(middleware::from_fn_with_state(
-            state.metrics.http.clone(),
-            track,
-        ))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            config.request_timeout(),
-        ))
-        // Outside the timeout, so that a 408 still carries the CORS headers a browser needs.
-        .layer(cors)
-        .layer(CatchPanicLayer::custom(|_| {
-            ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
-        }))
-        .layer(middleware::from_fn(json_errors))
+        .layer(
+            ServiceBuilder::new()
+                .layer(middleware::from_fn(json_errors))
+                .layer(CatchPanicLayer::custom(|_| {
+                    ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+                }))
+                // Outside the timeout, so that a 408 still carries the CORS headers a browser
+                // needs.
+                .layer(cors)
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    config.request_timeout(),
+                ))
+                .layer(middleware::from_fn_with_state(
+                    state.metrics.http.clone(),
+                    track,
+                ))
+                .layer(RequestBodyLimitLayer::new(config.body_limit_bytes)),
+        )
         .with_state(state);
     with_request_tracing(router)
 }

@@ -1084,15 +1084,25 @@ async fn a_logout_on_one_process_is_refused_by_another_that_had_cached_the_sessi
     let server = tokio::spawn(other.run_until_stopped(async move {
         let _ = stopped.await;
     }));
+    let client = http_client();
+    // Ready (its start-up migration run has finished, so /api answers) and listening for
+    // session changes.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !sessions.is_live() {
+    loop {
+        let ready = client
+            .get(format!("{address}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|response| response.status() == StatusCode::OK);
+        if ready && sessions.is_live() {
+            break;
+        }
         assert!(
             Instant::now() < deadline,
-            "the session listener never connected"
+            "the second process never became ready with its session listener connected"
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let client = http_client();
     let me = || {
         client
             .get(format!("{address}/api/auth/me"))
