@@ -142,7 +142,7 @@ problem() {
     echo "    FAIL  $1. Fix: $2"
 }
 
-skip() {
+not_needed() {
     ((quiet)) || echo "    SKIP  $*"
 }
 
@@ -189,7 +189,7 @@ version_at_least() {
 }
 
 if ((skip_nix)); then
-    skip "Nix checks left out (--skip-nix)"
+    not_needed "Nix checks left out (--skip-nix)"
 elif ! has nix; then
     problem "Nix is not installed (deploy is run with 'nix run .#deploy')" \
         "sh <(curl -L https://nixos.org/nix/install) --daemon"
@@ -248,7 +248,7 @@ step 3 "Minikube cluster (profile $profile)"
 # running | misconfigured (runs, outdated kubeconfig entry) | stopped | absent | unknown
 cluster=unknown
 if ! has minikube; then
-    skip "cluster state: minikube not found"
+    not_needed "cluster state: minikube not found"
 else
     status_output=""
     status=0
@@ -384,7 +384,7 @@ probe_qemu() {
 }
 
 if [[ $cluster == running || $cluster == misconfigured ]]; then
-    skip "driver: the cluster runs already (a driver is needed only to start one)"
+    not_needed "driver: the cluster runs already (a driver is needed only to start one)"
 elif [[ -n $driver ]]; then
     case $driver in
         docker | podman | kvm2 | qemu)
@@ -455,7 +455,7 @@ minikube_dir() {
 }
 
 if [[ $cluster == running || $cluster == misconfigured ]]; then
-    skip "the cluster runs already and keeps its CPUs, memory and disk"
+    not_needed "the cluster runs already and keeps its CPUs, memory and disk"
 else
     # CPUs.
     if ! [[ $cpus =~ ^[1-9][0-9]*$ ]]; then
@@ -550,11 +550,11 @@ fi
 step 6 "kubectl context"
 
 if ! has kubectl; then
-    skip "kubectl not found"
+    not_needed "kubectl not found"
 elif [[ $cluster == misconfigured ]]; then
-    skip "context '$profile': outdated (see above)"
+    not_needed "context '$profile': outdated (see above)"
 elif [[ $cluster != running ]]; then
-    skip "context '$profile': minikube writes it when deploy starts the cluster"
+    not_needed "context '$profile': minikube writes it when deploy starts the cluster"
 else
     context_ok=1
     if ! kubectl config get-contexts "$profile" -o name >/dev/null 2>&1; then

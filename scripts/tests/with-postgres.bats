@@ -162,11 +162,32 @@ assert_server_gone() {
     [[ $output == *"nix develop"* ]]
 }
 
-@test "the highest-versioned search directory is used when PATH has no server binaries" {
-    local system_path=/usr/sbin:/usr/bin:/sbin:/bin
-    if PATH=$system_path command -v initdb >/dev/null; then
-        skip "initdb is on the system PATH"
+# A PATH with every system command except the PostgreSQL server programs, so that the
+# script has to find them through PG_BIN_SEARCH_GLOB. Not under BATS_TEST_TMPDIR: as root
+# the server runs as user postgres, who must reach these commands too.
+path_without_server_binaries() {
+    local dir entry
+    dir=$(mktemp -d /tmp/taskflow-sysbin.XXXXXXXX)
+    chmod 755 "$dir"
+    echo "$dir" >>"$BATS_TEST_TMPDIR/remove-after"
+    for entry in /usr/sbin/* /usr/bin/* /sbin/* /bin/*; do
+        case ${entry##*/} in
+            initdb | pg_ctl | postgres) continue ;;
+        esac
+        [[ -x $entry && ! -e $dir/${entry##*/} ]] && ln -s "$entry" "$dir/${entry##*/}"
+    done
+    echo "$dir"
+}
+
+teardown() {
+    if [[ -f $BATS_TEST_TMPDIR/remove-after ]]; then
+        xargs rm -rf -- <"$BATS_TEST_TMPDIR/remove-after"
     fi
+}
+
+@test "the highest-versioned search directory is used when PATH has no server binaries" {
+    local system_path
+    system_path=$(path_without_server_binaries)
     # Fake installations whose initdb always fails, so the script reports
     # which one it picked.
     local version
@@ -183,13 +204,12 @@ assert_server_gone() {
 }
 
 @test "a real installation in the search directory is found when PATH has none" {
-    local system_path=/usr/sbin:/usr/bin:/sbin:/bin
-    if PATH=$system_path command -v initdb >/dev/null; then
-        skip "initdb is on the system PATH"
-    fi
     if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
-        skip "no PostgreSQL under /usr/lib/postgresql"
+        echo "no PostgreSQL under /usr/lib/postgresql; install it: apt-get install postgresql" >&2
+        return 1
     fi
+    local system_path
+    system_path=$(path_without_server_binaries)
     run env PATH="$system_path" "$script" psql -X -A -t -c "select 1"
     [ "$status" -eq 0 ]
     [ "$output" = "1" ]
