@@ -415,7 +415,9 @@ app_flow() {
 # Sends SIGTERM and requires exit status 0 within the given seconds.
 stop_within() {
     local name=$1 pid=$2 limit=$3 waited=0 status=0
-    if ! kill -TERM "$pid" 2>/dev/null || [[ $(ps -o stat= -p "$pid" 2>/dev/null) == Z* ]]; then
+    # Whether it still runs is asked before the signal: a fast shutdown can leave a zombie
+    # within microseconds of it.
+    if [[ $(ps -o stat= -p "$pid" 2>/dev/null) == Z* ]] || ! kill -TERM "$pid" 2>/dev/null; then
         wait "$pid" 2>/dev/null || status=$?
         fail "$name had already exited (status $status) before SIGTERM"
         return 1
